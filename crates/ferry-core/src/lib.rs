@@ -1,0 +1,11 @@
+//! ferry's vendor-free engine.
+//!
+//! This crate knows objects, fields, values, records and problems. It never names a vendor: a source crate
+//! (Atomic CRM, Twenty, CSV…) describes what it reads with these types, and a destination crate receives them.
+//! Data flows one way: source → plan → load → verify → report.
+
+pub mod problem;
+pub mod schema;
+
+pub use problem::Problem;
+pub use schema::{FieldDef, FieldKind, ObjectDef, Record, SelectOption};
