@@ -4,8 +4,11 @@
 //! (Atomic CRM, Twenty, CSV…) describes what it reads with these types, and a destination crate receives them.
 //! Data flows one way: source → plan → load → verify → report.
 
+pub mod ids;
+pub mod journal;
 pub mod problem;
 pub mod schema;
 
+pub use journal::{Journal, JournalError, RowState};
 pub use problem::Problem;
 pub use schema::{FieldDef, FieldKind, ObjectDef, Record, SelectOption};

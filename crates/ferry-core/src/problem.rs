@@ -29,14 +29,7 @@ const MAX_QUOTED: usize = 120;
 
 impl Problem {
     pub fn new(object: impl Into<String>, message: impl Into<String>) -> Self {
-        Problem {
-            object: object.into(),
-            record: None,
-            field: None,
-            value: None,
-            message: message.into(),
-            hint: None,
-        }
+        Problem { object: object.into(), record: None, field: None, value: None, message: message.into(), hint: None }
     }
 
     pub fn record(mut self, key: impl Into<String>) -> Self {

@@ -1,0 +1,599 @@
+//! The migration journal: one SQLite file per migration that remembers every write.
+//!
+//! The journal is written *ahead* of the destination: a batch is recorded as `sent` (with the destination ids it
+//! will create) and committed to disk before the request leaves, and recorded as `written` once the destination
+//! confirms it. After a crash, every row still `sent` is a write whose outcome is unknown; the loader asks the
+//! destination which of those ids exist instead of sending them blindly again. Rollback, verify and the report are
+//! queries over the same file.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::Problem;
+
+/// Where a source record stands in a migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowState {
+    /// Handed to the destination; whether it arrived is not known yet.
+    Sent,
+    /// Confirmed by the destination.
+    Written,
+    /// Refused by the destination; the reason is in the journal's rejections.
+    Rejected,
+    /// Deliberately not sent (the plan or the data says why).
+    Skipped,
+}
+
+impl RowState {
+    fn as_str(self) -> &'static str {
+        match self {
+            RowState::Sent => "sent",
+            RowState::Written => "written",
+            RowState::Rejected => "rejected",
+            RowState::Skipped => "skipped",
+        }
+    }
+
+    fn parse(s: &str) -> Option<RowState> {
+        Some(match s {
+            "sent" => RowState::Sent,
+            "written" => RowState::Written,
+            "rejected" => RowState::Rejected,
+            "skipped" => RowState::Skipped,
+            _ => return None,
+        })
+    }
+}
+
+/// A change the migration made to the destination's data model, kept so rollback can undo exactly that.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SchemaChange {
+    /// Order in which changes were made (rollback goes backwards).
+    pub seq: i64,
+    pub kind: SchemaChangeKind,
+    /// The destination object concerned.
+    pub object: String,
+    /// The destination field concerned (none for a created object).
+    pub field: Option<String>,
+    /// The destination's id of what was created or changed.
+    pub dest_id: String,
+    /// For a change to something that existed before (e.g. options added to an existing field): its state before,
+    /// as the destination described it.
+    pub before: Option<serde_json::Value>,
+}
+
+/// What kind of data-model change a [`SchemaChange`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SchemaChangeKind {
+    ObjectCreated,
+    FieldCreated,
+    FieldUpdated,
+}
+
+impl SchemaChangeKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            SchemaChangeKind::ObjectCreated => "object_created",
+            SchemaChangeKind::FieldCreated => "field_created",
+            SchemaChangeKind::FieldUpdated => "field_updated",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "object_created" => SchemaChangeKind::ObjectCreated,
+            "field_created" => SchemaChangeKind::FieldCreated,
+            "field_updated" => SchemaChangeKind::FieldUpdated,
+            _ => return None,
+        })
+    }
+}
+
+/// Counts of one object's rows by state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectCounts {
+    pub object: String,
+    pub sent: u64,
+    pub written: u64,
+    pub rejected: u64,
+    pub skipped: u64,
+}
+
+/// A journal that cannot be opened, read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("cannot open the journal {path}: {source} (check that the folder exists and is writable)")]
+    Open { path: PathBuf, source: rusqlite::Error },
+    #[error("journal {path}: {source}")]
+    Sql { path: PathBuf, source: rusqlite::Error },
+    #[error(
+        "journal {path} was written by a newer ferry (journal format {found}, this ferry knows up to {known}); use that ferry or a new journal"
+    )]
+    TooNew { path: PathBuf, found: i64, known: i64 },
+    #[error("journal {path} holds an unknown value {value:?} in {column}: the file was edited or is damaged")]
+    Corrupt { path: PathBuf, column: &'static str, value: String },
+}
+
+/// The journal format this code writes.
+const FORMAT: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS row_state (
+    object TEXT NOT NULL,
+    source_key TEXT NOT NULL,
+    dest_id TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('sent', 'written', 'rejected', 'skipped')),
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (object, source_key)
+) STRICT;
+CREATE INDEX IF NOT EXISTS row_state_by_state ON row_state (object, state);
+CREATE TABLE IF NOT EXISTS problem (
+    seq INTEGER PRIMARY KEY,
+    object TEXT NOT NULL,
+    source_key TEXT,
+    json TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS schema_change (
+    seq INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    object TEXT NOT NULL,
+    field TEXT,
+    dest_id TEXT NOT NULL,
+    before TEXT,
+    undone INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE TABLE IF NOT EXISTS before_image (
+    object TEXT NOT NULL,
+    dest_id TEXT NOT NULL,
+    json TEXT NOT NULL,
+    PRIMARY KEY (object, dest_id)
+) STRICT;
+CREATE TABLE IF NOT EXISTS throughput (
+    seq INTEGER PRIMARY KEY,
+    at_ms INTEGER NOT NULL,
+    object TEXT NOT NULL,
+    records INTEGER NOT NULL
+) STRICT;
+";
+
+/// One migration's journal file.
+pub struct Journal {
+    conn: Connection,
+    path: PathBuf,
+    migration: Uuid,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal").field("path", &self.path).field("migration", &self.migration).finish()
+    }
+}
+
+impl Journal {
+    /// Opens the journal at `path`, creating it when missing. A new journal gets a fresh migration id; an existing
+    /// one keeps the id it was created with, so destination ids stay the same across runs.
+    pub fn open(path: &Path) -> Result<Journal, JournalError> {
+        let conn = Connection::open(path).map_err(|source| JournalError::Open { path: path.to_path_buf(), source })?;
+        let mut journal = Journal { conn, path: path.to_path_buf(), migration: Uuid::nil() };
+        journal.init()?;
+        Ok(journal)
+    }
+
+    fn sql<T>(&self, r: rusqlite::Result<T>) -> Result<T, JournalError> {
+        r.map_err(|source| JournalError::Sql { path: self.path.clone(), source })
+    }
+
+    fn init(&mut self) -> Result<(), JournalError> {
+        // Durability over speed: a lost "sent" row could turn into a duplicate in the destination.
+        let r = self.conn.pragma_update(None, "journal_mode", "WAL");
+        self.sql(r)?;
+        let r = self.conn.pragma_update(None, "synchronous", "FULL");
+        self.sql(r)?;
+        let r = self.conn.pragma_update(None, "busy_timeout", 5000);
+        self.sql(r)?;
+        let version: i64 = {
+            let r = self.conn.pragma_query_value(None, "user_version", |row| row.get(0));
+            self.sql(r)?
+        };
+        if version > FORMAT {
+            return Err(JournalError::TooNew { path: self.path.clone(), found: version, known: FORMAT });
+        }
+        let r = self.conn.execute_batch(SCHEMA);
+        self.sql(r)?;
+        let r = self.conn.pragma_update(None, "user_version", FORMAT);
+        self.sql(r)?;
+        let existing = self.meta("migration_id")?;
+        self.migration = match existing {
+            Some(s) => Uuid::parse_str(&s).map_err(|_| JournalError::Corrupt {
+                path: self.path.clone(),
+                column: "meta.migration_id",
+                value: s.clone(),
+            })?,
+            None => {
+                let id = Uuid::new_v4();
+                self.set_meta("migration_id", &id.to_string())?;
+                id
+            }
+        };
+        Ok(())
+    }
+
+    /// The file this journal lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The migration's id: the namespace of every destination id it writes.
+    pub fn migration_id(&self) -> Uuid {
+        self.migration
+    }
+
+    /// A free-form setting kept with the journal (e.g. the plan's fingerprint).
+    pub fn meta(&self, key: &str) -> Result<Option<String>, JournalError> {
+        let r = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get::<_, String>(0))
+            .optional();
+        self.sql(r)
+    }
+
+    /// Stores a free-form setting.
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), JournalError> {
+        let r = self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        );
+        self.sql(r).map(drop)
+    }
+
+    fn set_state(&mut self, object: &str, rows: &[(&str, &str)], state: RowState) -> Result<(), JournalError> {
+        let tx = self.conn.transaction().map_err(|source| JournalError::Sql { path: self.path.clone(), source })?;
+        let path = self.path.clone();
+        let wrap = |source| JournalError::Sql { path: path.clone(), source };
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO row_state (object, source_key, dest_id, state, seq)
+                     VALUES (?1, ?2, ?3, ?4, (SELECT COALESCE(MAX(seq), 0) + 1 FROM row_state))
+                     ON CONFLICT (object, source_key) DO UPDATE SET dest_id = excluded.dest_id, state = excluded.state",
+                )
+                .map_err(wrap)?;
+            for (key, dest) in rows {
+                stmt.execute(params![object, key, dest, state.as_str()]).map_err(wrap)?;
+            }
+        }
+        tx.commit().map_err(wrap)
+    }
+
+    /// Records, before the request leaves, that these `(source key, destination id)` rows are being sent.
+    pub fn mark_sent(&mut self, object: &str, rows: &[(&str, &str)]) -> Result<(), JournalError> {
+        self.set_state(object, rows, RowState::Sent)
+    }
+
+    /// Records that the destination confirmed these rows.
+    pub fn mark_written(&mut self, object: &str, rows: &[(&str, &str)]) -> Result<(), JournalError> {
+        self.set_state(object, rows, RowState::Written)
+    }
+
+    /// Records that the destination refused one row, and why.
+    pub fn mark_rejected(&mut self, key: &str, dest_id: &str, problem: &Problem) -> Result<(), JournalError> {
+        self.set_state(&problem.object, &[(key, dest_id)], RowState::Rejected)?;
+        self.add_problem(problem)
+    }
+
+    /// Records that one row is deliberately not sent, and why.
+    pub fn mark_skipped(&mut self, key: &str, dest_id: &str, problem: &Problem) -> Result<(), JournalError> {
+        self.set_state(&problem.object, &[(key, dest_id)], RowState::Skipped)?;
+        self.add_problem(problem)
+    }
+
+    /// Keeps a problem for the report without changing any row's state (e.g. a warning about a value).
+    pub fn add_problem(&self, problem: &Problem) -> Result<(), JournalError> {
+        let json = serde_json::to_string(problem).unwrap_or_else(|e| format!("{{\"message\":\"{e}\"}}"));
+        let r = self.conn.execute(
+            "INSERT INTO problem (object, source_key, json) VALUES (?1, ?2, ?3)",
+            params![problem.object, problem.record, json],
+        );
+        self.sql(r).map(drop)
+    }
+
+    /// Every problem kept, in the order they happened.
+    pub fn problems(&self) -> Result<Vec<Problem>, JournalError> {
+        let mut stmt = self.sql(self.conn.prepare("SELECT json FROM problem ORDER BY seq"))?;
+        let rows = stmt.query_map([], |row| row.get::<_, String>(0));
+        let rows = rows.map_err(|source| JournalError::Sql { path: self.path.clone(), source })?;
+        let mut out = Vec::new();
+        for json in rows {
+            let json = json.map_err(|source| JournalError::Sql { path: self.path.clone(), source })?;
+            let problem = serde_json::from_str(&json).map_err(|_| JournalError::Corrupt {
+                path: self.path.clone(),
+                column: "problem.json",
+                value: json.clone(),
+            })?;
+            out.push(problem);
+        }
+        Ok(out)
+    }
+
+    /// The state of one source row, with its destination id.
+    pub fn state(&self, object: &str, key: &str) -> Result<Option<(RowState, String)>, JournalError> {
+        let r = self
+            .conn
+            .query_row(
+                "SELECT state, dest_id FROM row_state WHERE object = ?1 AND source_key = ?2",
+                params![object, key],
+                |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+            )
+            .optional();
+        match self.sql(r)? {
+            None => Ok(None),
+            Some((state, dest)) => Ok(Some((self.parse_state(state)?, dest))),
+        }
+    }
+
+    fn parse_state(&self, s: String) -> Result<RowState, JournalError> {
+        RowState::parse(&s).ok_or(JournalError::Corrupt {
+            path: self.path.clone(),
+            column: "row_state.state",
+            value: s,
+        })
+    }
+
+    /// The `(source key, destination id)` rows of `object` in `state`, in the order they were first recorded.
+    pub fn rows_in_state(&self, object: &str, state: RowState) -> Result<Vec<(String, String)>, JournalError> {
+        let mut stmt = self.sql(
+            self.conn
+                .prepare("SELECT source_key, dest_id FROM row_state WHERE object = ?1 AND state = ?2 ORDER BY seq"),
+        )?;
+        let rows = stmt.query_map(params![object, state.as_str()], |row| Ok((row.get(0)?, row.get(1)?)));
+        let rows = rows.map_err(|source| JournalError::Sql { path: self.path.clone(), source })?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|source| JournalError::Sql { path: self.path.clone(), source })
+    }
+
+    /// Row counts by state for every object the journal has seen, by object name.
+    pub fn counts(&self) -> Result<Vec<ObjectCounts>, JournalError> {
+        let mut stmt = self.sql(
+            self.conn.prepare("SELECT object, state, COUNT(*) FROM row_state GROUP BY object, state ORDER BY object"),
+        )?;
+        let rows = stmt.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get(2)?)));
+        let rows = rows.map_err(|source| JournalError::Sql { path: self.path.clone(), source })?;
+        let mut out: Vec<ObjectCounts> = Vec::new();
+        for row in rows {
+            let (object, state, n): (String, String, i64) =
+                row.map_err(|source| JournalError::Sql { path: self.path.clone(), source })?;
+            if out.last().is_none_or(|c| c.object != object) {
+                out.push(ObjectCounts { object: object.clone(), ..ObjectCounts::default() });
+            }
+            let c = out.last_mut().expect("pushed above");
+            let n = n as u64;
+            match self.parse_state(state)? {
+                RowState::Sent => c.sent = n,
+                RowState::Written => c.written = n,
+                RowState::Rejected => c.rejected = n,
+                RowState::Skipped => c.skipped = n,
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records a change to the destination's data model, returning its sequence number.
+    pub fn record_schema_change(
+        &self,
+        kind: SchemaChangeKind,
+        object: &str,
+        field: Option<&str>,
+        dest_id: &str,
+        before: Option<&serde_json::Value>,
+    ) -> Result<i64, JournalError> {
+        let before = before.map(|v| v.to_string());
+        let r = self.conn.execute(
+            "INSERT INTO schema_change (kind, object, field, dest_id, before) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![kind.as_str(), object, field, dest_id, before],
+        );
+        self.sql(r)?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// The data-model changes not undone yet, newest first (the order rollback undoes them in).
+    pub fn schema_changes_to_undo(&self) -> Result<Vec<SchemaChange>, JournalError> {
+        let mut stmt = self.sql(self.conn.prepare(
+            "SELECT seq, kind, object, field, dest_id, before FROM schema_change WHERE undone = 0 ORDER BY seq DESC",
+        ))?;
+        let rows = stmt.query_map([], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, Option<String>>(3)?,
+                row.get::<_, String>(4)?,
+                row.get::<_, Option<String>>(5)?,
+            ))
+        });
+        let rows = rows.map_err(|source| JournalError::Sql { path: self.path.clone(), source })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, kind, object, field, dest_id, before) =
+                row.map_err(|source| JournalError::Sql { path: self.path.clone(), source })?;
+            let kind = SchemaChangeKind::parse(&kind).ok_or_else(|| JournalError::Corrupt {
+                path: self.path.clone(),
+                column: "schema_change.kind",
+                value: kind.clone(),
+            })?;
+            let before = match before {
+                None => None,
+                Some(s) => Some(serde_json::from_str(&s).map_err(|_| JournalError::Corrupt {
+                    path: self.path.clone(),
+                    column: "schema_change.before",
+                    value: s.clone(),
+                })?),
+            };
+            out.push(SchemaChange { seq, kind, object, field, dest_id, before });
+        }
+        Ok(out)
+    }
+
+    /// Marks a data-model change as undone.
+    pub fn mark_schema_change_undone(&self, seq: i64) -> Result<(), JournalError> {
+        let r = self.conn.execute("UPDATE schema_change SET undone = 1 WHERE seq = ?1", [seq]);
+        self.sql(r).map(drop)
+    }
+
+    /// Keeps a destination record's state before the migration changed it. The first image kept wins: a later run
+    /// must not overwrite the true "before" with a state the migration itself produced.
+    pub fn save_before_image(&self, object: &str, dest_id: &str, json: &serde_json::Value) -> Result<(), JournalError> {
+        let r = self.conn.execute(
+            "INSERT INTO before_image (object, dest_id, json) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            params![object, dest_id, json.to_string()],
+        );
+        self.sql(r).map(drop)
+    }
+
+    /// Every before-image kept, as `(object, destination id, record)`.
+    pub fn before_images(&self) -> Result<Vec<(String, String, serde_json::Value)>, JournalError> {
+        let mut stmt = self.sql(self.conn.prepare("SELECT object, dest_id, json FROM before_image ORDER BY rowid"))?;
+        let rows = stmt
+            .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?)));
+        let rows = rows.map_err(|source| JournalError::Sql { path: self.path.clone(), source })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (object, dest, json) = row.map_err(|source| JournalError::Sql { path: self.path.clone(), source })?;
+            let value = serde_json::from_str(&json).map_err(|_| JournalError::Corrupt {
+                path: self.path.clone(),
+                column: "before_image.json",
+                value: json.clone(),
+            })?;
+            out.push((object, dest, value));
+        }
+        Ok(out)
+    }
+
+    /// Forgets the rows of `object` after rollback deleted them from the destination.
+    pub fn forget_rows(&mut self, object: &str, keys: &[&str]) -> Result<(), JournalError> {
+        let path = self.path.clone();
+        let wrap = |source| JournalError::Sql { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(wrap)?;
+        {
+            let mut stmt =
+                tx.prepare_cached("DELETE FROM row_state WHERE object = ?1 AND source_key = ?2").map_err(wrap)?;
+            for key in keys {
+                stmt.execute(params![object, key]).map_err(wrap)?;
+            }
+        }
+        tx.commit().map_err(wrap)
+    }
+
+    /// Notes that `records` records of `object` were written at `at_ms` (milliseconds since the Unix epoch), for the
+    /// report's throughput timeline.
+    pub fn record_throughput(&self, at_ms: i64, object: &str, records: u64) -> Result<(), JournalError> {
+        let r = self.conn.execute(
+            "INSERT INTO throughput (at_ms, object, records) VALUES (?1, ?2, ?3)",
+            params![at_ms, object, records as i64],
+        );
+        self.sql(r).map(drop)
+    }
+
+    /// The throughput timeline: `(at_ms, object, records)` in time order.
+    pub fn throughput(&self) -> Result<Vec<(i64, String, u64)>, JournalError> {
+        let mut stmt =
+            self.sql(self.conn.prepare("SELECT at_ms, object, records FROM throughput ORDER BY at_ms, seq"))?;
+        let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get::<_, i64>(2)? as u64)));
+        let rows = rows.map_err(|source| JournalError::Sql { path: self.path.clone(), source })?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|source| JournalError::Sql { path: self.path.clone(), source })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn journal() -> (tempfile::TempDir, Journal) {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(&dir.path().join("m.journal")).unwrap();
+        (dir, j)
+    }
+
+    #[test]
+    fn migration_id_survives_reopening() {
+        let (dir, j) = journal();
+        let id = j.migration_id();
+        assert!(!id.is_nil());
+        drop(j);
+        let again = Journal::open(&dir.path().join("m.journal")).unwrap();
+        assert_eq!(again.migration_id(), id);
+    }
+
+    #[test]
+    fn rows_move_from_sent_to_written_and_survive_reopening() {
+        let (dir, mut j) = journal();
+        j.mark_sent("companies", &[("1", "d1"), ("2", "d2")]).unwrap();
+        assert_eq!(j.rows_in_state("companies", RowState::Sent).unwrap().len(), 2);
+        j.mark_written("companies", &[("1", "d1")]).unwrap();
+        drop(j);
+        let j = Journal::open(&dir.path().join("m.journal")).unwrap();
+        assert_eq!(j.state("companies", "1").unwrap(), Some((RowState::Written, "d1".into())));
+        assert_eq!(j.rows_in_state("companies", RowState::Sent).unwrap(), vec![("2".into(), "d2".into())]);
+        let counts = j.counts().unwrap();
+        assert_eq!(
+            counts,
+            vec![ObjectCounts { object: "companies".into(), sent: 1, written: 1, ..Default::default() }]
+        );
+    }
+
+    #[test]
+    fn rejections_keep_the_problem_for_the_report() {
+        let (_dir, mut j) = journal();
+        let p = Problem::new("contacts", "A duplicate entry was detected").record("9").field("email").value("a@b.c");
+        j.mark_rejected("9", "d9", &p).unwrap();
+        assert_eq!(j.state("contacts", "9").unwrap().unwrap().0, RowState::Rejected);
+        assert_eq!(j.problems().unwrap(), vec![p]);
+    }
+
+    #[test]
+    fn schema_changes_are_undone_newest_first_and_only_once() {
+        let (_dir, j) = journal();
+        let a = j.record_schema_change(SchemaChangeKind::ObjectCreated, "deal", None, "o1", None).unwrap();
+        let before = serde_json::json!({"options": [{"value": "A"}]});
+        let b =
+            j.record_schema_change(SchemaChangeKind::FieldUpdated, "opportunity", Some("stage"), "f1", Some(&before));
+        let b = b.unwrap();
+        let todo = j.schema_changes_to_undo().unwrap();
+        assert_eq!(todo.iter().map(|c| c.seq).collect::<Vec<_>>(), vec![b, a]);
+        assert_eq!(todo[0].before.as_ref(), Some(&before));
+        j.mark_schema_change_undone(b).unwrap();
+        assert_eq!(j.schema_changes_to_undo().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn the_first_before_image_wins() {
+        let (_dir, j) = journal();
+        j.save_before_image("company", "c1", &serde_json::json!({"name": "original"})).unwrap();
+        j.save_before_image("company", "c1", &serde_json::json!({"name": "changed by us"})).unwrap();
+        let images = j.before_images().unwrap();
+        assert_eq!(images, vec![("company".into(), "c1".into(), serde_json::json!({"name": "original"}))]);
+    }
+
+    #[test]
+    fn forgetting_rows_removes_them() {
+        let (_dir, mut j) = journal();
+        j.mark_written("notes", &[("1", "a"), ("2", "b")]).unwrap();
+        j.forget_rows("notes", &["1"]).unwrap();
+        assert_eq!(j.state("notes", "1").unwrap(), None);
+        assert!(j.state("notes", "2").unwrap().is_some());
+    }
+
+    #[test]
+    fn a_journal_from_a_newer_ferry_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.journal");
+        Connection::open(&path).unwrap().pragma_update(None, "user_version", FORMAT + 1).unwrap();
+        let err = Journal::open(&path).unwrap_err();
+        assert!(matches!(err, JournalError::TooNew { .. }), "{err}");
+        assert!(err.to_string().contains("m.journal"));
+    }
+}
