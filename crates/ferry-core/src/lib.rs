@@ -6,6 +6,7 @@
 
 pub mod ids;
 pub mod journal;
+pub mod load;
 pub mod problem;
 pub mod schema;
 
