@@ -1,0 +1,96 @@
+//! Record bodies as the REST API shows them (depth 0 and depth 1).
+
+use serde_json::{Map, Value};
+
+use crate::schema::{ObjectMeta, pascal};
+use crate::store::{Row, State};
+use crate::values::field_empty;
+
+/// Most related rows nested per relation at depth 1 (QUERY_MAX_RECORDS_FROM_RELATION).
+const NESTED_MAX: usize = 60;
+
+/// A record body at depth 0: every column in recorded order, join columns but no nested relations.
+pub fn row_body(state: &State, base_url: &str, obj: &ObjectMeta, row: &Row) -> Value {
+    row_body_with(state, base_url, obj, row, None)
+}
+
+fn row_body_with(state: &State, base_url: &str, obj: &ObjectMeta, row: &Row, extra_column: Option<&str>) -> Value {
+    let mut out = Map::new();
+    for key in obj.body_keys(state.target_columns) {
+        let v = match row.get(&key) {
+            Some(v) => v.clone(),
+            None => obj.field(&key).map(field_empty).unwrap_or(Value::Null),
+        };
+        let v = if obj.name_singular == "attachment" && key == "fullPath" {
+            crate::files::sign_full_path(state, base_url, &v)
+        } else {
+            v
+        };
+        out.insert(key, v);
+    }
+    if let Some(col) = extra_column
+        && !out.contains_key(col)
+    {
+        out.insert(col.to_string(), row.get(col).cloned().unwrap_or(Value::Null));
+    }
+    Value::Object(out)
+}
+
+/// A record body at `depth` (0 or 1): depth 1 nests every relation (52).
+pub fn render(state: &State, base_url: &str, obj: &ObjectMeta, row: &Row, depth: u8) -> Value {
+    let mut body = row_body(state, base_url, obj, row);
+    if depth == 0 {
+        return body;
+    }
+    let Some(id) = row.get("id").and_then(Value::as_str) else { return body };
+    let Value::Object(out) = &mut body else { return body };
+    let mut many_to_one = Vec::new();
+    let mut one_to_many = Vec::new();
+    for f in &obj.fields {
+        if f.ftype != "RELATION" {
+            continue;
+        }
+        if f.is_one_to_many() {
+            one_to_many.push(f);
+        } else {
+            many_to_one.push(f);
+        }
+    }
+    for f in many_to_one {
+        let (Some(col), Some(target)) = (f.join_column(), f.points_at()) else { continue };
+        let nested = row
+            .get(&col)
+            .and_then(Value::as_str)
+            .and_then(|tid| {
+                let t = state.schema.object(target)?;
+                let r = state.tables.get(target)?.rows.get(tid)?;
+                r.get("deletedAt").is_none_or(Value::is_null).then(|| row_body(state, base_url, t, r))
+            })
+            .unwrap_or(Value::Null);
+        out.insert(f.name.clone(), nested);
+    }
+    for f in one_to_many {
+        let Some(rel) = &f.relation else { continue };
+        let Some(target) = state.schema.object(&rel.target) else { continue };
+        // The column on the target that points back here: a plain join column, or the morph column for us.
+        let (column, show) = match target.field(&rel.target_field).and_then(|tf| tf.join_column()) {
+            Some(c) if target.field(&rel.target_field).is_some_and(|tf| tf.ftype == "RELATION") => (c, false),
+            _ => (format!("target{}Id", pascal(&obj.name_singular)), true),
+        };
+        let rows: Vec<Value> = state
+            .tables
+            .get(&target.name_singular)
+            .map(|t| {
+                t.rows
+                    .values()
+                    .filter(|r| r.get(&column).and_then(Value::as_str) == Some(id))
+                    .filter(|r| r.get("deletedAt").is_none_or(Value::is_null))
+                    .take(NESTED_MAX)
+                    .map(|r| row_body_with(state, base_url, target, r, show.then_some(column.as_str())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.insert(f.name.clone(), Value::Array(rows));
+    }
+    body
+}

@@ -1,0 +1,810 @@
+//! The workspace state: records of every object with their unique indexes, and the writes Twenty performs.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde_json::{Map, Value, json};
+
+use crate::config::{MemberSeed, TargetColumns};
+use crate::error::ApiError;
+use crate::filter::Filter;
+use crate::schema::{FieldMeta, ObjectMeta, Schema, pascal, standard_id};
+use crate::values::{
+    coerce_field, composite_subfields, field_empty, is_uuid, jsonb_normalize, now_iso, unique_subfield,
+};
+
+/// One stored record: body keys → stored values (composites as objects, join columns as ids).
+pub type Row = Map<String, Value>;
+
+/// The rows of one object, by id (ascending, like the default order), with unique indexes.
+#[derive(Debug, Default, Clone)]
+pub struct Table {
+    /// Rows by id (soft-deleted ones too).
+    pub rows: BTreeMap<String, Row>,
+    /// Unique index: "field" or "field.sub" → value → id.
+    unique: HashMap<String, HashMap<String, String>>,
+}
+
+/// A stored file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredFile {
+    /// Bytes.
+    pub bytes: Vec<u8>,
+    /// Original file name.
+    pub original_name: String,
+    /// Content type sent at upload.
+    pub content_type: String,
+    /// Upload time.
+    pub created_at: String,
+    /// File id (uuid).
+    pub id: String,
+}
+
+/// What a write changed, for persistence.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// A row was written (object, id).
+    Row(String, String),
+    /// A row was removed (object, id).
+    Removed(String, String),
+    /// The metadata changed.
+    Schema,
+    /// A file was stored (path).
+    File(String),
+}
+
+/// Options of one create call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CreateOptions {
+    /// `?upsert=true`.
+    pub upsert: bool,
+}
+
+/// The whole workspace.
+#[derive(Debug)]
+pub struct State {
+    /// Data model.
+    pub schema: Schema,
+    /// Records by object singular name.
+    pub tables: HashMap<String, Table>,
+    /// Stored files by path (`attachment/<uuid>.txt`).
+    pub files: BTreeMap<String, StoredFile>,
+    /// Workspace id.
+    pub workspace_id: String,
+    /// Name of the API key (createdBy.name).
+    pub api_key_name: String,
+    /// Version setting for note/task targets.
+    pub target_columns: TargetColumns,
+    /// Changes not yet persisted.
+    pub pending: Vec<Change>,
+}
+
+/// The actor Twenty records for API-key writes.
+pub fn api_actor(name: &str) -> Value {
+    json!({"source": "API", "workspaceMemberId": null, "name": name, "context": {}})
+}
+
+impl Table {
+    fn index_keys(obj: &ObjectMeta) -> Vec<(String, String, Option<&'static str>)> {
+        obj.fields
+            .iter()
+            .filter(|f| f.is_unique && f.name != "id")
+            .map(|f| {
+                let sub = unique_subfield(&f.ftype);
+                let key = match sub {
+                    Some(s) => format!("{}.{s}", f.name),
+                    None => f.name.clone(),
+                };
+                (key, f.name.clone(), sub)
+            })
+            .collect()
+    }
+
+    fn unique_value(row: &Row, field: &str, sub: Option<&str>) -> Option<String> {
+        let mut v = row.get(field)?;
+        if let Some(s) = sub {
+            v = v.get(s)?;
+        }
+        match v {
+            Value::Null => None,
+            Value::String(s) if s.is_empty() => None,
+            Value::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        }
+    }
+
+    /// Rebuilds the unique indexes (after a schema change or a load).
+    pub fn reindex(&mut self, obj: &ObjectMeta) {
+        let keys = Self::index_keys(obj);
+        let mut unique: HashMap<String, HashMap<String, String>> = HashMap::new();
+        for (key, field, sub) in &keys {
+            let idx = unique.entry(key.clone()).or_default();
+            for (id, row) in &self.rows {
+                if let Some(v) = Self::unique_value(row, field, *sub) {
+                    idx.insert(v, id.clone());
+                }
+            }
+        }
+        self.unique = unique;
+    }
+
+    fn index_row(&mut self, obj: &ObjectMeta, id: &str, row: &Row, add: bool) {
+        for (key, field, sub) in Self::index_keys(obj) {
+            if let Some(v) = Self::unique_value(row, &field, sub) {
+                let idx = self.unique.entry(key).or_default();
+                if add {
+                    idx.insert(v, id.to_string());
+                } else if idx.get(&v).map(String::as_str) == Some(id) {
+                    idx.remove(&v);
+                }
+            }
+        }
+    }
+
+    /// Ids of rows (soft-deleted too) holding one of `row`'s unique values, other than `except`.
+    fn conflicts(&self, obj: &ObjectMeta, row: &Row, except: Option<&str>) -> Vec<String> {
+        let mut out = Vec::new();
+        for (key, field, sub) in Self::index_keys(obj) {
+            if let Some(v) = Self::unique_value(row, &field, sub)
+                && let Some(id) = self.unique.get(&key).and_then(|idx| idx.get(&v))
+                && Some(id.as_str()) != except
+                && !out.contains(id)
+            {
+                out.push(id.clone());
+            }
+        }
+        out
+    }
+
+    /// Inserts or replaces a row, keeping the indexes.
+    pub fn put(&mut self, obj: &ObjectMeta, row: Row) {
+        let Some(id) = row.get("id").and_then(Value::as_str).map(str::to_string) else { return };
+        if let Some(old) = self.rows.remove(&id) {
+            self.index_row(obj, &id, &old, false);
+        }
+        self.index_row(obj, &id, &row, true);
+        self.rows.insert(id, row);
+    }
+
+    /// Removes a row.
+    pub fn remove(&mut self, obj: &ObjectMeta, id: &str) -> Option<Row> {
+        let old = self.rows.remove(id)?;
+        self.index_row(obj, id, &old, false);
+        Some(old)
+    }
+}
+
+/// A validated write of one input record.
+struct Prepared {
+    /// Coerced values keyed by body key.
+    values: Row,
+    /// Whether `createdBy` was sent.
+    has_created_by: bool,
+}
+
+impl State {
+    /// A fresh workspace with the standard data model and the seeded members.
+    pub fn new(
+        schema: Schema,
+        members: &[MemberSeed],
+        api_key_name: &str,
+        target_columns: TargetColumns,
+        created_at: &str,
+    ) -> State {
+        let mut state = State {
+            tables: schema.objects.iter().map(|o| (o.name_singular.clone(), Table::default())).collect(),
+            schema,
+            files: BTreeMap::new(),
+            workspace_id: standard_id("workspace", "sandbox"),
+            api_key_name: api_key_name.to_string(),
+            target_columns,
+            pending: Vec::new(),
+        };
+        state.seed_members(members, created_at);
+        state
+    }
+
+    fn seed_members(&mut self, members: &[MemberSeed], created_at: &str) {
+        let Some(obj) = self.schema.object("workspaceMember").cloned() else { return };
+        for (i, m) in members.iter().enumerate() {
+            let mut row = self.empty_row(&obj);
+            let id = standard_id("workspaceMember", &m.email.to_lowercase());
+            row.insert("id".into(), json!(id));
+            row.insert("createdAt".into(), json!(created_at));
+            row.insert("updatedAt".into(), json!(created_at));
+            row.insert("position".into(), json!(i));
+            row.insert("name".into(), json!({"firstName": m.first_name, "lastName": m.last_name}));
+            row.insert("userEmail".into(), json!(m.email));
+            row.insert("userId".into(), json!(standard_id("user", &m.email.to_lowercase())));
+            row.insert("avatarUrl".into(), json!(""));
+            self.finish_row(&obj, &mut row);
+            self.table_mut(&obj.name_singular).put(&obj, row);
+            self.pending.push(Change::Row(obj.name_singular.clone(), id));
+        }
+    }
+
+    /// The table of an object (created on first use).
+    pub fn table_mut(&mut self, singular: &str) -> &mut Table {
+        self.tables.entry(singular.to_string()).or_default()
+    }
+
+    /// A row with every body key at its empty value.
+    pub fn empty_row(&self, obj: &ObjectMeta) -> Row {
+        let mut row = Row::new();
+        for f in &obj.fields {
+            match f.ftype.as_str() {
+                "RELATION" | "MORPH_RELATION" => {
+                    if let Some(c) = f.join_column() {
+                        row.insert(c, Value::Null);
+                    }
+                }
+                "ACTOR" => {
+                    row.insert(f.name.clone(), api_actor(&self.api_key_name));
+                }
+                _ => {
+                    row.insert(f.name.clone(), field_empty(f));
+                }
+            }
+        }
+        row
+    }
+
+    /// Server-computed columns (searchVector, rich text counterpart).
+    fn finish_row(&self, obj: &ObjectMeta, row: &mut Row) {
+        for f in &obj.fields {
+            if f.ftype == "RICH_TEXT_V2"
+                && let Some(Value::Object(rt)) = row.get_mut(&f.name)
+            {
+                crate::blocknote::complete_rich_text(rt);
+            }
+        }
+        if obj.field("searchVector").is_some() {
+            let sv = crate::tsvector::search_vector(obj, row);
+            row.insert("searchVector".into(), sv);
+        }
+    }
+
+    /// Validates one input object against `obj` (unknown fields, composite shapes, select values, UUIDs).
+    fn prepare(&self, obj: &ObjectMeta, input: &Value, partial: bool) -> Result<Prepared, ApiError> {
+        let Value::Object(m) = input else {
+            return Err(ApiError::bad_request(format!(
+                "Invalid input for object {}: expected an object",
+                obj.name_singular
+            )));
+        };
+        let mut values = Row::new();
+        let mut has_created_by = false;
+        for (key, v) in m {
+            let field = obj.field(key).filter(|f| f.ftype != "RELATION" && f.ftype != "MORPH_RELATION");
+            let (field, body_key) = match field {
+                Some(f) => (f, key.clone()),
+                None => match obj.field_by_join_column(key) {
+                    Some(f) => (f, key.clone()),
+                    None => {
+                        return Err(ApiError::bad_request(format!(
+                            "Object {} doesn't have any \"{key}\" field.",
+                            obj.name_singular
+                        )));
+                    }
+                },
+            };
+            if field.ftype == "TS_VECTOR" {
+                continue;
+            }
+            if key == "createdBy" {
+                has_created_by = true;
+            }
+            let mut coerced = coerce_field(field, key, v, partial)?;
+            if field.ftype == "ACTOR"
+                && let Value::Object(a) = &mut coerced
+            {
+                // A supplied actor keeps what was sent; unsent parts read back empty, context null (29).
+                for sub in ["source", "workspaceMemberId", "name", "context"] {
+                    if !a.contains_key(sub) || (partial && a[sub].is_null()) {
+                        a.insert(sub.into(), if sub == "source" { json!("MANUAL") } else { Value::Null });
+                    }
+                }
+                if m.get(key).and_then(|x| x.get("context")).is_none_or(Value::is_null) {
+                    a.insert("context".into(), Value::Null);
+                }
+                let ordered: Row = ["source", "workspaceMemberId", "name", "context"]
+                    .iter()
+                    .map(|k| (k.to_string(), a[*k].clone()))
+                    .collect();
+                coerced = Value::Object(ordered);
+            }
+            values.insert(body_key, coerced);
+        }
+        if let Some(id) = values.get("id")
+            && !id.is_string()
+        {
+            return Err(ApiError::bad_request(format!("Invalid UUID value '{id}' for field \"id\"")));
+        }
+        Ok(Prepared { values, has_created_by })
+    }
+
+    /// Checks that every join column points at an existing row (PostgreSQL foreign keys; 500 as recorded in 61).
+    fn check_foreign_keys(&self, obj: &ObjectMeta, row: &Row) -> Result<(), ApiError> {
+        for f in &obj.fields {
+            let (Some(col), Some(target)) = (f.join_column(), f.points_at()) else { continue };
+            let Some(Value::String(id)) = row.get(&col) else { continue };
+            let exists = self.tables.get(target).is_some_and(|t| t.rows.contains_key(id));
+            if !exists {
+                return Err(ApiError::internal(format!(
+                    "insert or update on table \"{}\" violates foreign key constraint \"{}\"",
+                    obj.table_name(),
+                    fk_name(&obj.table_name(), &col)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks NOT NULL columns (PostgreSQL errors are 500s, like the foreign keys).
+    fn check_not_null(&self, obj: &ObjectMeta, row: &Row) -> Result<(), ApiError> {
+        for f in &obj.fields {
+            if f.is_nullable || composite_subfields(&f.ftype).is_some() {
+                continue;
+            }
+            let key = match f.ftype.as_str() {
+                "RELATION" | "MORPH_RELATION" => continue,
+                _ => f.name.clone(),
+            };
+            if row.get(&key).is_none_or(Value::is_null) {
+                return Err(ApiError::internal(format!(
+                    "null value in column \"{key}\" of relation \"{}\" violates not-null constraint",
+                    obj.table_name()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn next_positions(&self, obj: &ObjectMeta) -> f64 {
+        let Some(t) = self.tables.get(&obj.name_singular) else { return 0.0 };
+        let min = t
+            .rows
+            .values()
+            .filter(|r| r.get("deletedAt").is_none_or(Value::is_null))
+            .filter_map(|r| r.get("position").and_then(Value::as_f64))
+            .fold(f64::INFINITY, f64::min);
+        if min.is_finite() { min - 1.0 } else { 0.0 }
+    }
+
+    /// Creates (or upserts) records: all validated first, nothing written on error.
+    pub fn create(&mut self, obj_name: &str, inputs: &[Value], opts: CreateOptions) -> Result<Vec<Row>, ApiError> {
+        let obj = self.object(obj_name)?;
+        let mut prepared = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            prepared.push(self.prepare(&obj, input, false)?);
+        }
+        let now = now_iso();
+        let actor = api_actor(&self.api_key_name);
+        let has_position = obj.field("position").is_some_and(|f| f.ftype == "POSITION");
+        let mut position = if has_position { self.next_positions(&obj) } else { 0.0 };
+        let table = self.tables.get(&obj.name_singular).cloned().unwrap_or_default();
+        let mut results: Vec<(Row, Option<Row>)> = Vec::new();
+        let mut batch_ids: HashSet<String> = HashSet::new();
+        let mut batch_unique: HashMap<String, HashSet<String>> = HashMap::new();
+        for p in prepared {
+            let mut values = p.values;
+            if let Some(Value::String(id)) = values.get("id")
+                && !is_uuid(id)
+            {
+                return Err(ApiError::bad_request(format!("Invalid UUID value '{id}' for field \"id\"")));
+            }
+            // Upsert: match on id and every unique field (composites on their unique sub-field), trash included.
+            let matched: Option<String> = if opts.upsert {
+                let mut ids: Vec<String> = Vec::new();
+                if let Some(Value::String(id)) = values.get("id")
+                    && table.rows.contains_key(id)
+                {
+                    ids.push(id.clone());
+                }
+                for c in table.conflicts(&obj, &values, None) {
+                    if !ids.contains(&c) {
+                        ids.push(c);
+                    }
+                }
+                if ids.len() > 1 {
+                    return Err(ApiError::bad_request(format!(
+                        "Multiple records found with the same unique field values for {}. Cannot determine which record to update.",
+                        obj.name_singular
+                    )));
+                }
+                ids.pop()
+            } else {
+                None
+            };
+            let pos_value = if has_position && !values.contains_key("position") {
+                let p = json_number(position);
+                position -= 1.0;
+                Some(p)
+            } else {
+                None
+            };
+            let (row, before) = match matched {
+                Some(id) => {
+                    let before = table.rows.get(&id).cloned().unwrap_or_default();
+                    let mut row = before.clone();
+                    if p.has_created_by {
+                        values.remove("createdBy");
+                    }
+                    values.remove("id");
+                    let sent_updated_at = values.contains_key("updatedAt");
+                    for (k, v) in values {
+                        row.insert(k, v);
+                    }
+                    row.insert("deletedAt".into(), Value::Null);
+                    if !sent_updated_at {
+                        row.insert("updatedAt".into(), json!(now));
+                    }
+                    if obj.field("updatedBy").is_some() {
+                        row.insert("updatedBy".into(), actor.clone());
+                    }
+                    if let Some(p) = pos_value {
+                        row.insert("position".into(), p);
+                    }
+                    (row, Some(before))
+                }
+                None => {
+                    let mut row = self.empty_row(&obj);
+                    let id = values
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .map(str::to_lowercase)
+                        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+                    row.insert("id".into(), json!(id));
+                    if obj.field("createdAt").is_some() {
+                        row.insert("createdAt".into(), json!(now));
+                    }
+                    if obj.field("updatedAt").is_some() {
+                        row.insert("updatedAt".into(), json!(now));
+                    }
+                    if let Some(p) = pos_value {
+                        row.insert("position".into(), p);
+                    }
+                    for (k, v) in values {
+                        if k != "id" {
+                            row.insert(k, v);
+                        }
+                    }
+                    (row, None)
+                }
+            };
+            let id = row.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+            if before.is_none() && (table.rows.contains_key(&id) || !batch_ids.insert(id.clone())) {
+                return Err(ApiError::duplicate());
+            }
+            if !table.conflicts(&obj, &row, Some(&id)).is_empty() {
+                return Err(ApiError::duplicate());
+            }
+            for (key, field, sub) in Table::index_keys(&obj) {
+                if let Some(v) = Table::unique_value(&row, &field, sub)
+                    && !batch_unique.entry(key).or_default().insert(v)
+                {
+                    return Err(ApiError::duplicate());
+                }
+            }
+            results.push((row, before));
+        }
+        // Foreign keys may point at rows created earlier in the same batch.
+        let created: HashSet<String> =
+            results.iter().filter_map(|(r, _)| r.get("id").and_then(Value::as_str).map(str::to_string)).collect();
+        for (row, _) in &mut results {
+            self.finish_row(&obj, row);
+            self.check_not_null(&obj, row)?;
+            if let Err(e) = self.check_foreign_keys(&obj, row) {
+                let self_ref_ok = obj.fields.iter().all(|f| {
+                    f.points_at() != Some(obj.name_singular.as_str())
+                        || f.join_column()
+                            .and_then(|c| row.get(&c))
+                            .and_then(Value::as_str)
+                            .is_none_or(|v| created.contains(v))
+                });
+                if !self_ref_ok || !self.fk_ok_with_batch(&obj, row, &created) {
+                    return Err(e);
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(results.len());
+        for (row, before) in results {
+            let id = row.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+            self.table_mut(&obj.name_singular).put(&obj, row.clone());
+            self.pending.push(Change::Row(obj.name_singular.clone(), id.clone()));
+            self.timeline(&obj, &id, before.as_ref(), Some(&row));
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    fn fk_ok_with_batch(&self, obj: &ObjectMeta, row: &Row, created: &HashSet<String>) -> bool {
+        obj.fields.iter().all(|f| {
+            let (Some(col), Some(target)) = (f.join_column(), f.points_at()) else { return true };
+            match row.get(&col) {
+                Some(Value::String(id)) => {
+                    self.tables.get(target).is_some_and(|t| t.rows.contains_key(id))
+                        || (target == obj.name_singular && created.contains(id))
+                }
+                _ => true,
+            }
+        })
+    }
+
+    /// The object of this name (cloned, so the tables can be borrowed mutably).
+    pub fn object(&self, singular: &str) -> Result<ObjectMeta, ApiError> {
+        self.schema
+            .object(singular)
+            .cloned()
+            .ok_or_else(|| ApiError::bad_request(format!("object '{singular}' not found")))
+    }
+
+    /// Updates one live record: composites merged per sub-field (32).
+    pub fn update(&mut self, obj_name: &str, id: &str, input: &Value) -> Result<Row, ApiError> {
+        let obj = self.object(obj_name)?;
+        let p = self.prepare(&obj, input, true)?;
+        let before = self
+            .tables
+            .get(&obj.name_singular)
+            .and_then(|t| t.rows.get(id))
+            .filter(|r| r.get("deletedAt").is_none_or(Value::is_null))
+            .cloned()
+            .ok_or_else(ApiError::record_not_found)?;
+        let row = self.apply_update(&obj, &before, p.values)?;
+        let table = self.tables.get(&obj.name_singular).cloned().unwrap_or_default();
+        if !table.conflicts(&obj, &row, Some(id)).is_empty() {
+            return Err(ApiError::duplicate());
+        }
+        self.check_not_null(&obj, &row)?;
+        self.check_foreign_keys(&obj, &row)?;
+        self.table_mut(&obj.name_singular).put(&obj, row.clone());
+        self.pending.push(Change::Row(obj.name_singular.clone(), id.to_string()));
+        self.timeline(&obj, id, Some(&before), Some(&row));
+        Ok(row)
+    }
+
+    fn apply_update(&self, obj: &ObjectMeta, before: &Row, values: Row) -> Result<Row, ApiError> {
+        let mut row = before.clone();
+        let sent_updated_at = values.contains_key("updatedAt");
+        for (k, v) in values {
+            if k == "id" {
+                continue;
+            }
+            let is_composite = obj.field(&k).is_some_and(|f| composite_subfields(&f.ftype).is_some());
+            match (is_composite, v) {
+                (true, Value::Object(parts)) => {
+                    let f = obj.field(&k).cloned();
+                    let mut merged = match row.get(&k) {
+                        Some(Value::Object(m)) => m.clone(),
+                        _ => f.as_ref().map(field_empty).and_then(|v| v.as_object().cloned()).unwrap_or_default(),
+                    };
+                    for (sk, sv) in parts {
+                        merged.insert(sk, sv);
+                    }
+                    row.insert(k, Value::Object(merged));
+                }
+                (true, Value::Null) => {
+                    if let Some(f) = obj.field(&k) {
+                        row.insert(k.clone(), field_empty(f));
+                    }
+                }
+                (_, v) => {
+                    row.insert(k, v);
+                }
+            }
+        }
+        if !sent_updated_at && obj.field("updatedAt").is_some() {
+            row.insert("updatedAt".into(), json!(now_iso()));
+        }
+        if obj.field("updatedBy").is_some() {
+            row.insert("updatedBy".into(), api_actor(&self.api_key_name));
+        }
+        self.finish_row(obj, &mut row);
+        Ok(row)
+    }
+
+    /// Rows matching a filter (soft-deleted only when the filter names deletedAt or `with_deleted`).
+    pub fn select<'a>(&'a self, obj: &ObjectMeta, filter: Option<&Filter>, with_deleted: bool) -> Vec<&'a Row> {
+        let Some(t) = self.tables.get(&obj.name_singular) else { return Vec::new() };
+        let include_deleted = with_deleted || filter.is_some_and(Filter::mentions_deleted_at);
+        t.rows
+            .values()
+            .filter(|r| include_deleted || r.get("deletedAt").is_none_or(Value::is_null))
+            .filter(|r| filter.is_none_or(|f| f.matches(r)))
+            .collect()
+    }
+
+    /// Updates every live row matching a filter.
+    pub fn update_many(&mut self, obj_name: &str, filter: &Filter, input: &Value) -> Result<Vec<Row>, ApiError> {
+        let obj = self.object(obj_name)?;
+        let ids: Vec<String> = self.select(&obj, Some(filter), false).iter().filter_map(|r| row_id(r)).collect();
+        let mut out = Vec::new();
+        for id in ids {
+            out.push(self.update(obj_name, &id, input)?);
+        }
+        Ok(out)
+    }
+
+    /// Soft-deletes one live row; returns the full row.
+    pub fn soft_delete(&mut self, obj_name: &str, id: &str) -> Result<Row, ApiError> {
+        let obj = self.object(obj_name)?;
+        let now = now_iso();
+        let table = self.table_mut(&obj.name_singular);
+        let row = table
+            .rows
+            .get_mut(id)
+            .filter(|r| r.get("deletedAt").is_none_or(Value::is_null))
+            .ok_or_else(ApiError::record_not_found)?;
+        row.insert("deletedAt".into(), json!(now));
+        row.insert("updatedAt".into(), json!(now));
+        let out = row.clone();
+        self.pending.push(Change::Row(obj.name_singular.clone(), id.to_string()));
+        Ok(out)
+    }
+
+    /// Restores soft-deleted rows.
+    pub fn restore(&mut self, obj_name: &str, ids: &[String]) -> Result<Vec<Row>, ApiError> {
+        let obj = self.object(obj_name)?;
+        let now = now_iso();
+        let mut out = Vec::new();
+        for id in ids {
+            let table = self.table_mut(&obj.name_singular);
+            if let Some(row) = table.rows.get_mut(id) {
+                row.insert("deletedAt".into(), Value::Null);
+                row.insert("updatedAt".into(), json!(now));
+                out.push(row.clone());
+                self.pending.push(Change::Row(obj.name_singular.clone(), id.clone()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Hard-deletes rows, applying each referencing column's onDelete (SET_NULL / CASCADE).
+    pub fn destroy(&mut self, obj_name: &str, ids: &[String]) -> Result<Vec<String>, ApiError> {
+        let obj = self.object(obj_name)?;
+        let mut removed = Vec::new();
+        let mut queue: Vec<(String, Vec<String>)> = vec![(obj.name_singular.clone(), ids.to_vec())];
+        while let Some((name, ids)) = queue.pop() {
+            let Some(o) = self.schema.object(&name).cloned() else { continue };
+            let mut gone: HashSet<String> = HashSet::new();
+            for id in ids {
+                if self.table_mut(&name).remove(&o, &id).is_some() {
+                    self.pending.push(Change::Removed(name.clone(), id.clone()));
+                    if name == obj.name_singular {
+                        removed.push(id.clone());
+                    }
+                    gone.insert(id);
+                }
+            }
+            if gone.is_empty() {
+                continue;
+            }
+            let referencing: Vec<(String, FieldMeta)> = self
+                .schema
+                .objects
+                .iter()
+                .flat_map(|p| {
+                    p.fields
+                        .iter()
+                        .filter(|f| f.join_column().is_some() && f.points_at() == Some(name.as_str()))
+                        .map(move |f| (p.name_singular.clone(), f.clone()))
+                })
+                .collect();
+            for (pname, f) in referencing {
+                let Some(col) = f.join_column() else { continue };
+                let Some(po) = self.schema.object(&pname).cloned() else { continue };
+                let hits: Vec<String> = self
+                    .tables
+                    .get(&pname)
+                    .map(|t| {
+                        t.rows
+                            .iter()
+                            .filter(|(_, r)| r.get(&col).and_then(Value::as_str).is_some_and(|v| gone.contains(v)))
+                            .map(|(id, _)| id.clone())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if hits.is_empty() {
+                    continue;
+                }
+                if f.on_delete() == "CASCADE" {
+                    queue.push((pname.clone(), hits));
+                } else {
+                    for id in hits {
+                        let t = self.table_mut(&pname);
+                        if let Some(mut r) = t.rows.get(&id).cloned() {
+                            r.insert(col.clone(), Value::Null);
+                            t.put(&po, r);
+                            self.pending.push(Change::Row(pname.clone(), id));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Server-created timeline activities (`<object>.created` / `<object>.updated` with a diff), as in 52.
+    fn timeline(&mut self, obj: &ObjectMeta, id: &str, before: Option<&Row>, after: Option<&Row>) {
+        let Some(ta) = self.schema.object("timelineActivity").cloned() else { return };
+        if obj.name_singular == "timelineActivity" || obj.field("timelineActivities").is_none() {
+            return;
+        }
+        let column = format!("target{}Id", pascal(&obj.name_singular));
+        if ta.field_by_join_column(&column).is_none() {
+            return;
+        }
+        let Some(after) = after else { return };
+        let (name, properties) = match before {
+            None => (format!("{}.created", obj.name_singular), json!({})),
+            Some(b) => {
+                let mut diff = Map::new();
+                for key in obj.body_keys(self.target_columns) {
+                    if matches!(key.as_str(), "updatedAt" | "updatedBy" | "searchVector" | "position" | "createdBy") {
+                        continue;
+                    }
+                    let (old, new) = (b.get(&key).unwrap_or(&Value::Null), after.get(&key).unwrap_or(&Value::Null));
+                    if old != new {
+                        diff.insert(key, json!({"before": old, "after": new}));
+                    }
+                }
+                if diff.is_empty() {
+                    return;
+                }
+                (format!("{}.updated", obj.name_singular), jsonb_normalize(&json!({"diff": diff})))
+            }
+        };
+        let now = now_iso();
+        let mut row = self.empty_row(&ta);
+        let tid = uuid::Uuid::new_v4().to_string();
+        row.insert("id".into(), json!(tid));
+        row.insert("createdAt".into(), json!(now));
+        row.insert("updatedAt".into(), json!(now));
+        row.insert("happensAt".into(), json!(now));
+        row.insert("name".into(), json!(name));
+        row.insert("properties".into(), properties);
+        row.insert("linkedRecordCachedName".into(), json!(""));
+        row.insert(column, json!(id));
+        self.table_mut("timelineActivity").put(&ta, row);
+        self.pending.push(Change::Row("timelineActivity".into(), tid));
+    }
+
+    /// Reindexes every table (after a load or a uniqueness change).
+    pub fn reindex_all(&mut self) {
+        let objects = self.schema.objects.clone();
+        for o in &objects {
+            self.table_mut(&o.name_singular).reindex(o);
+        }
+    }
+}
+
+/// The id of a row.
+pub fn row_id(r: &Row) -> Option<String> {
+    r.get("id").and_then(Value::as_str).map(str::to_string)
+}
+
+/// A JSON number for a position (integers stay integers).
+pub fn json_number(x: f64) -> Value {
+    if x.fract() == 0.0 && x.abs() < 9e15 {
+        json!(x as i64)
+    } else {
+        serde_json::Number::from_f64(x).map(Value::Number).unwrap_or(Value::Null)
+    }
+}
+
+/// TypeORM's foreign key name: `FK_` + the first 27 hex digits of sha1("<table>_<column>") (61).
+pub fn fk_name(table: &str, column: &str) -> String {
+    use sha1::{Digest, Sha1};
+    let digest = Sha1::digest(format!("{table}_{column}").as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("FK_{}", &hex[..27])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn foreign_key_name_matches_the_recorded_constraint() {
+        assert_eq!(fk_name("person", "companyId"), "FK_ee066ddacfce46c9a7cb90edd1a");
+    }
+}
