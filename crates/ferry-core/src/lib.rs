@@ -9,6 +9,7 @@ pub mod journal;
 pub mod load;
 pub mod problem;
 pub mod schema;
+pub mod transform;
 
 pub use journal::{Journal, JournalError, RowState};
 pub use problem::Problem;
