@@ -3,7 +3,8 @@
 
 Facts only: every object and field as the recording shows them (01-metadata-objects.json for the REST view,
 02-metadata-graphql-objects-fields.json for isUnique, settings and morphRelations), with the server-assigned ids
-and timestamps dropped (the sandbox assigns its own), relations named by object/field name, and the key order of
+kept (a fresh sandbox workspace reuses them, so relation references and the id order of lists
+behave as recorded) and timestamps dropped, relations named by object/field name, and the key order of
 recorded REST record bodies (exchanges 24, 25, 28, 52, 71-75, 80) kept as each object's `columnOrder`.
 
 Usage: python3 extract.py ../../../../shared/twenty-contract > standard-model.json
@@ -57,6 +58,7 @@ for o in rest:
         g = gql_fields[f["id"]]
         assert not f["isCustom"] and f["isActive"]
         out = {
+            "id": f["id"],
             "name": f["name"],
             "type": f["type"],
             "label": f["label"],
@@ -68,7 +70,7 @@ for o in rest:
             "defaultValue": f["defaultValue"],
         }
         if f["options"] is not None:
-            out["options"] = [{k: opt[k] for k in ("value", "label", "color", "position")} for opt in f["options"]]
+            out["options"] = [{k: opt[k] for k in ("id", "value", "label", "color", "position")} for opt in f["options"]]
         if g["settings"] is not None:
             out["settings"] = g["settings"]
         if f["relation"] is not None:
@@ -88,6 +90,7 @@ for o in rest:
     label_id = o["labelIdentifierFieldMetadataId"]
     image_id = o["imageIdentifierFieldMetadataId"]
     objects.append({
+        "id": o["id"],
         "nameSingular": o["nameSingular"],
         "namePlural": o["namePlural"],
         "labelSingular": o["labelSingular"],

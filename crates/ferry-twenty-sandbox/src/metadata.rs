@@ -930,6 +930,13 @@ pub fn update_object(state: &mut State, id: &str, update: &Value) -> Result<Stri
     Ok(id.to_string())
 }
 
+/// Objects as the metadata API lists them: by id, descending (01).
+pub fn objects_by_id_desc(state: &State) -> Vec<&ObjectMeta> {
+    let mut objects: Vec<&ObjectMeta> = state.schema.objects.iter().collect();
+    objects.sort_by(|a, b| b.id.cmp(&a.id));
+    objects
+}
+
 fn array_connection_page_info(n: usize) -> Value {
     let c = |i: usize| base64::engine::general_purpose::STANDARD.encode(format!("arrayconnection:{i}"));
     if n == 0 {
@@ -953,7 +960,7 @@ pub fn rest(shared: &Shared, req: &Req) -> Reply {
     let mut state = shared.state();
     let reply = match (segs.as_slice(), req.method.as_str()) {
         (["objects"], "GET") => {
-            let objects: Vec<Value> = state.schema.objects.iter().map(|o| state.schema.object_rest_json(o)).collect();
+            let objects: Vec<Value> = objects_by_id_desc(&state).into_iter().map(|o| state.schema.object_rest_json(o)).collect();
             let n = objects.len();
             Reply::json(200, &json!({"data": {"objects": objects}, "pageInfo": array_connection_page_info(n)}))
         }

@@ -233,6 +233,7 @@ struct RawModel {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RawObject {
+    id: Option<String>,
     name_singular: String,
     name_plural: String,
     label_singular: String,
@@ -249,6 +250,7 @@ struct RawObject {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RawField {
+    id: Option<String>,
     name: String,
     #[serde(rename = "type")]
     ftype: String,
@@ -267,6 +269,7 @@ struct RawField {
 
 #[derive(Deserialize)]
 struct RawOption {
+    id: Option<String>,
     value: String,
     label: Value,
     color: Value,
@@ -297,11 +300,11 @@ impl Schema {
                 .map(|f| {
                     let fpath = format!("{obj_path}.{}", f.name);
                     FieldMeta {
-                        id: standard_id("field", &fpath),
+                        id: f.id.clone().unwrap_or_else(|| standard_id("field", &fpath)),
                         options: f.options.map(|opts| {
                             opts.into_iter()
                                 .map(|op| SelectOption {
-                                    id: standard_id("option", &format!("{fpath}.{}", op.value)),
+                                    id: op.id.clone().unwrap_or_else(|| standard_id("option", &format!("{fpath}.{}", op.value))),
                                     color: op.color,
                                     label: op.label,
                                     value: op.value,
@@ -329,7 +332,7 @@ impl Schema {
                 })
                 .collect();
             objects.push(ObjectMeta {
-                id: standard_id("object", &obj_path),
+                id: o.id.clone().unwrap_or_else(|| standard_id("object", &obj_path)),
                 name_singular: o.name_singular,
                 name_plural: o.name_plural,
                 label_singular: o.label_singular,
@@ -486,9 +489,12 @@ impl Schema {
     pub fn relation_json(&self, obj: &ObjectMeta, field: &FieldMeta) -> Value {
         let Some(r) = &field.relation else { return Value::Null };
         let Some(target) = self.object(&r.target) else { return Value::Null };
+        // A morph group ("target") is reported through its standard morph field with the smallest id.
         let target_field_id = target
             .field(&r.target_field)
-            .or_else(|| target.fields.iter().find(|f| f.ftype == "MORPH_RELATION"))
+            .or_else(|| {
+                target.fields.iter().filter(|f| f.ftype == "MORPH_RELATION" && !f.is_custom).min_by(|a, b| a.id.cmp(&b.id))
+            })
             .map(|f| f.id.clone());
         json!({
             "type": r.rtype,

@@ -91,7 +91,7 @@ pub fn field_empty(f: &FieldMeta) -> Value {
     match f.ftype.as_str() {
         "DATE_TIME" if f.default_value == json!("now") => Value::Null,
         "UUID" if f.default_value == json!("uuid") => Value::Null,
-        "TEXT" if f.default_value.is_null() && f.is_custom => json!(""),
+        "TEXT" if f.default_value.is_null() => json!(""),
         "MULTI_SELECT" if f.default_value.is_null() && f.is_custom => json!([]),
         "FILES" => json!([]),
         _ => unquote_sql(&f.default_value),
