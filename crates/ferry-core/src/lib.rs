@@ -7,6 +7,7 @@
 pub mod ids;
 pub mod journal;
 pub mod load;
+pub mod plan;
 pub mod problem;
 pub mod schema;
 pub mod transform;
