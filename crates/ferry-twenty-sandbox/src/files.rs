@@ -82,7 +82,6 @@ pub fn sign_full_path(state: &State, base_url: &str, v: &Value) -> Value {
 }
 
 /// Stores an upload; returns (id, path).
-#[allow(dead_code)] // used by the GraphQL layer
 pub fn store_upload(
     state: &mut State,
     folder: &str,

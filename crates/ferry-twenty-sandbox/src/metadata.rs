@@ -960,7 +960,8 @@ pub fn rest(shared: &Shared, req: &Req) -> Reply {
     let mut state = shared.state();
     let reply = match (segs.as_slice(), req.method.as_str()) {
         (["objects"], "GET") => {
-            let objects: Vec<Value> = objects_by_id_desc(&state).into_iter().map(|o| state.schema.object_rest_json(o)).collect();
+            let objects: Vec<Value> =
+                objects_by_id_desc(&state).into_iter().map(|o| state.schema.object_rest_json(o)).collect();
             let n = objects.len();
             Reply::json(200, &json!({"data": {"objects": objects}, "pageInfo": array_connection_page_info(n)}))
         }

@@ -65,7 +65,7 @@ pub struct Ordering_ {
 }
 
 /// The default ordering: `id` ascending.
-#[allow(dead_code)] // used by the GraphQL layer
+#[cfg(test)]
 pub fn id_order() -> Ordering_ {
     Ordering_ { keys: vec![id_key()] }
 }

@@ -304,7 +304,10 @@ impl Schema {
                         options: f.options.map(|opts| {
                             opts.into_iter()
                                 .map(|op| SelectOption {
-                                    id: op.id.clone().unwrap_or_else(|| standard_id("option", &format!("{fpath}.{}", op.value))),
+                                    id: op
+                                        .id
+                                        .clone()
+                                        .unwrap_or_else(|| standard_id("option", &format!("{fpath}.{}", op.value))),
                                     color: op.color,
                                     label: op.label,
                                     value: op.value,
@@ -493,7 +496,11 @@ impl Schema {
         let target_field_id = target
             .field(&r.target_field)
             .or_else(|| {
-                target.fields.iter().filter(|f| f.ftype == "MORPH_RELATION" && !f.is_custom).min_by(|a, b| a.id.cmp(&b.id))
+                target
+                    .fields
+                    .iter()
+                    .filter(|f| f.ftype == "MORPH_RELATION" && !f.is_custom)
+                    .min_by(|a, b| a.id.cmp(&b.id))
             })
             .map(|f| f.id.clone());
         json!({
@@ -537,7 +544,6 @@ impl Schema {
         })
     }
 
-    #[allow(dead_code)] // used by the GraphQL layer
     /// A field with everything the `/metadata` GraphQL API can select (isUnique, settings, morphRelations…).
     pub fn field_graphql_json(&self, obj: &ObjectMeta, f: &FieldMeta) -> Value {
         let mut v = self.field_rest_json(obj, f);
@@ -567,7 +573,6 @@ impl Schema {
         v
     }
 
-    #[allow(dead_code)] // used by the GraphQL layer
     /// An object with everything the `/metadata` GraphQL API can select; `fields` is a plain list here.
     pub fn object_graphql_json(&self, o: &ObjectMeta) -> Value {
         let mut v = self.object_header_json(o);

@@ -67,7 +67,6 @@ pub struct Req {
     pub(crate) path: String,
     pub(crate) query: HashMap<String, String>,
     pub(crate) auth: Option<String>,
-    #[allow(dead_code)] // used by the GraphQL layer
     pub(crate) content_type: Option<String>,
     pub(crate) body: Bytes,
 }
