@@ -29,6 +29,14 @@ use url::Url;
 /// The bucket Atomic CRM uploads to (`VITE_ATTACHMENTS_BUCKET` can change it).
 pub const DEFAULT_BUCKET: &str = "attachments";
 
+/// Extensions [`FileRef::file_name`] adds to an extension-less title (a domain such as `acme.com` is not a file).
+const FILE_EXTENSIONS: &[&str] = &[
+    "pdf", "png", "jpg", "jpeg", "gif", "webp", "svg", "bmp", "tif", "tiff", "heic", "ico", "doc", "docx", "odt",
+    "rtf", "txt", "md", "csv", "tsv", "xls", "xlsx", "ods", "ppt", "pptx", "odp", "key", "pages", "numbers", "zip",
+    "gz", "tgz", "7z", "rar", "json", "xml", "html", "htm", "eml", "msg", "ics", "vcf", "mp3", "wav", "m4a", "ogg",
+    "mp4", "mov", "avi", "webm", "mkv",
+];
+
 /// The path prefix of Supabase Storage public object URLs.
 const PUBLIC_PREFIX: &str = "/storage/v1/object/public/";
 /// The path prefix of Supabase Storage signed object URLs.
@@ -294,7 +302,7 @@ impl FileRef {
         let title = self.file.title.as_deref().map(sanitize_file_name).filter(|s| !s.is_empty());
         match (title, from_path) {
             (Some(t), Some(p)) if !t.contains('.') => match p.rsplit_once('.') {
-                Some((_, ext)) if !ext.is_empty() && ext.len() <= 8 => format!("{t}.{ext}"),
+                Some((_, ext)) if FILE_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()) => format!("{t}.{ext}"),
                 _ => t,
             },
             (Some(t), _) => t,
