@@ -20,6 +20,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Audit an Atomic CRM source: every table and column, custom columns with proposed destination types, user
+    /// tables, users, and the automation that will not migrate.
+    Audit(cmd::audit::AuditArgs),
+    /// Write a realistic Atomic CRM backup file of any size and schema generation, for demos and rehearsals.
+    Generate(cmd::generate::GenerateArgs),
     /// Serve a Twenty sandbox: a stateful emulator of one Twenty workspace's API, to rehearse a migration.
     Sandbox(cmd::sandbox::SandboxArgs),
 }
@@ -36,6 +41,8 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Audit(args) => cmd::audit::run(args).await,
+            Command::Generate(args) => cmd::generate::run(args).await,
             Command::Sandbox(args) => cmd::sandbox::run(args).await,
         }
     });
