@@ -360,8 +360,24 @@ impl TwentyClient {
         })
     }
 
+    /// Removes the API key from every text an error carries (server messages can quote request values).
+    pub(crate) fn scrub(&self, mut err: TwentyError) -> TwentyError {
+        let key = &self.inner.key;
+        err.operation = key.scrub(&err.operation);
+        err.message = key.scrub(&err.message);
+        let d: &mut crate::error::ErrorDetail = &mut err;
+        for text in [&mut d.object, &mut d.field, &mut d.value, &mut d.hint].into_iter().flatten() {
+            *text = key.scrub(text);
+        }
+        err
+    }
+
     /// Sends `call` with rate limiting and retries; returns the answer's bytes on 2xx.
     pub(crate) async fn execute(&self, call: Call) -> Result<Bytes, TwentyError> {
+        self.execute_inner(call).await.map_err(|e| self.scrub(e))
+    }
+
+    async fn execute_inner(&self, call: Call) -> Result<Bytes, TwentyError> {
         let inner = &self.inner;
         let policy = &inner.options.retry;
         let mut backoff = ExponentialBuilder::default()
@@ -404,7 +420,7 @@ impl TwentyClient {
             }
             Metrics::add(&inner.metrics.retries, 1);
             tracing::warn!(
-                operation = %call.operation,
+                operation = %inner.key.scrub(&call.operation),
                 attempt = attempts,
                 delay_ms = delay.as_millis() as u64,
                 kind = ?err.kind,

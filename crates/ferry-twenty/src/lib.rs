@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 mod client;
+mod destination;
 mod error;
 mod files;
 mod filter;
@@ -26,6 +27,7 @@ mod schema;
 mod secret;
 
 pub use client::{ClientOptions, RateLimit, RetryPolicy, TwentyClient};
+pub use destination::write_error;
 pub use error::{ErrorDetail, ErrorKind, RecordRef, TwentyError};
 pub use files::{NewAttachment, UploadedFile, file_category};
 pub use filter::{Direction, Filter, OrderBy};

@@ -346,7 +346,7 @@ impl TwentyClient {
         Ok(out)
     }
 
-    async fn send_batch(
+    pub(crate) async fn send_batch(
         &self,
         meta: &ObjectMeta,
         records: &[Value],
@@ -424,12 +424,14 @@ impl TwentyClient {
                     Some(id) => id,
                     None => {
                         outcomes[i] = Some(RecordOutcome::Rejected(
-                            TwentyError::new(ErrorKind::InvalidInput, op, "the record's id is not a UUID")
-                                .with_object(&meta.name_singular)
-                                .with_record(RecordRef::Index(i))
-                                .with_field("id")
-                                .with_value(value_text(v))
-                                .with_hint("give each record a UUID id, or none to let the client assign one"),
+                            self.scrub(
+                                TwentyError::new(ErrorKind::InvalidInput, op, "the record's id is not a UUID")
+                                    .with_object(&meta.name_singular)
+                                    .with_record(RecordRef::Index(i))
+                                    .with_field("id")
+                                    .with_value(value_text(v))
+                                    .with_hint("give each record a UUID id, or none to let the client assign one"),
+                            ),
                         ));
                         items.push((Value::Null, Uuid::nil()));
                         continue;
@@ -664,7 +666,7 @@ impl TwentyClient {
             }
             _ => {}
         }
-        err
+        self.scrub(err)
     }
 
     /// Updates one record with `patch` (composite sub-fields are merged by the server).
