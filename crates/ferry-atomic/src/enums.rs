@@ -16,10 +16,10 @@
 //! Tags are rows of the `tags` table ([`set_tags`]), not configuration. Genders are fixed in Atomic CRM
 //! (`male`/`female`/`nonbinary`), unless an older `App.tsx` sets `contactGender`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use ferry_core::{Problem, SelectOption};
+use ferry_core::{Problem, Record, SelectOption};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -789,6 +789,7 @@ pub fn set_tags(enums: &mut Enums, rows: &[TagRow]) -> Vec<Problem> {
 pub fn merge_observed(enums: &mut Enums, column: &ObservedColumn, observed: &[(String, u64)]) -> Vec<Problem> {
     let labels_era = enums.labels_era;
     let def = enums.get_mut(column.key);
+    let mut index = OptionIndex::new(&def.options);
     let mut problems = Vec::new();
     let ck = column.key.config_key();
     let noun = |n: u64| if n == 1 { "record" } else { "records" };
@@ -807,8 +808,8 @@ pub fn merge_observed(enums: &mut Enums, column: &ObservedColumn, observed: &[(S
             ));
             continue;
         }
-        if let Some(o) = def.options.iter_mut().find(|o| o.value == *stored) {
-            o.records += count;
+        if let Some(&i) = index.by_value.get(stored.as_str()) {
+            def.options[i].records += count;
             continue;
         }
         if column.key == EnumKey::Tags {
@@ -818,11 +819,10 @@ pub fn merge_observed(enums: &mut Enums, column: &ObservedColumn, observed: &[(S
             ));
             continue;
         }
-        if let Some(value) = def.match_label(stored).map(|o| o.value.clone()) {
+        if let Some(i) = index.match_label(stored) {
+            let value = def.options[i].value.clone();
             def.legacy_values.insert(stored.clone(), value.clone());
-            if let Some(o) = def.options.iter_mut().find(|o| o.value == value) {
-                o.records += count;
-            }
+            def.options[i].records += count;
             if !(labels_era && column.key.held_labels_before_slugs()) {
                 problems.push(problem(
                     format!("value \"{stored}\" used by {count} {} is not a {ck} value but matches the option \"{value}\"; it will be migrated as \"{value}\"", noun(count)),
@@ -836,16 +836,20 @@ pub fn merge_observed(enums: &mut Enums, column: &ObservedColumn, observed: &[(S
         if value != *stored {
             def.legacy_values.insert(stored.clone(), value.clone());
         }
-        match def.options.iter_mut().find(|o| o.value == value) {
+        match index.by_value.get(value.as_str()) {
             // An extra already added from another column or spelling.
-            Some(o) => o.records += count,
-            None => def.options.push(EnumOption {
-                value: value.clone(),
-                label: stored.clone(),
-                color: None,
-                origin: Origin::ObservedInData,
-                records: count,
-            }),
+            Some(&i) => def.options[i].records += count,
+            None => {
+                let option = EnumOption {
+                    value: value.clone(),
+                    label: stored.clone(),
+                    color: None,
+                    origin: Origin::ObservedInData,
+                    records: count,
+                };
+                index.add(def.options.len(), &option);
+                def.options.push(option);
+            }
         }
         problems.push(problem(
             format!("value \"{stored}\" used by {count} {} is not in the configured {ck}; it will still be migrated as an extra option", noun(count)),
@@ -853,6 +857,127 @@ pub fn merge_observed(enums: &mut Enums, column: &ObservedColumn, observed: &[(S
         ));
     }
     problems
+}
+
+/// Lookups of an enum's options by value and label, so that merging many observed values stays linear.
+/// Each key points at the first option that has it, as [`EnumDef::value_for_stored`] does.
+struct OptionIndex {
+    by_value: HashMap<String, usize>,
+    by_label: HashMap<String, usize>,
+    by_label_lower: HashMap<String, usize>,
+}
+
+impl OptionIndex {
+    fn new(options: &[EnumOption]) -> Self {
+        let mut index =
+            OptionIndex { by_value: HashMap::new(), by_label: HashMap::new(), by_label_lower: HashMap::new() };
+        for (i, o) in options.iter().enumerate() {
+            index.add(i, o);
+        }
+        index
+    }
+
+    fn add(&mut self, i: usize, o: &EnumOption) {
+        self.by_value.entry(o.value.clone()).or_insert(i);
+        self.by_label.entry(o.label.clone()).or_insert(i);
+        self.by_label_lower.entry(o.label.to_lowercase()).or_insert(i);
+    }
+
+    /// Same order as [`EnumDef::value_for_stored`]'s label matching: exact label, label ignoring case, slug = value.
+    fn match_label(&self, stored: &str) -> Option<usize> {
+        if let Some(&i) = self.by_label.get(stored) {
+            return Some(i);
+        }
+        if let Some(&i) = self.by_label_lower.get(&stored.to_lowercase()) {
+            return Some(i);
+        }
+        let slug = slugify(stored);
+        if slug.is_empty() { None } else { self.by_value.get(&slug).copied() }
+    }
+}
+
+/// How many distinct values [`Observer`] keeps per column before deciding the column is not an enum.
+pub const MAX_DISTINCT_VALUES: usize = 10_000;
+
+/// Counts the distinct values of every enum column ([`OBSERVED_COLUMNS`]) as records stream past, so that the
+/// readers need no second pass. Memory grows with the number of distinct values only (at most
+/// [`MAX_DISTINCT_VALUES`] per column). Records are matched by their object name (`contact_notes` also for an older
+/// `contactNotes` table, as the readers name them) and field name.
+#[derive(Debug, Clone, Default)]
+pub struct Observer {
+    counts: BTreeMap<(&'static str, &'static str), BTreeMap<String, u64>>,
+    overflow: BTreeMap<(&'static str, &'static str), u64>,
+}
+
+impl Observer {
+    /// An observer with nothing counted.
+    pub fn new() -> Self {
+        Observer::default()
+    }
+
+    /// Counts the enum values of one record. Strings count as they are, numbers and booleans as their text, arrays
+    /// (`contacts.tags`) element by element; `null` is not counted.
+    pub fn observe(&mut self, record: &Record) {
+        for col in OBSERVED_COLUMNS.iter().filter(|c| c.table == record.object) {
+            let value = record.get(col.column);
+            let mut add = |text: String| {
+                let counts = self.counts.entry((col.table, col.column)).or_default();
+                if let Some(n) = counts.get_mut(&text) {
+                    *n += 1;
+                } else if counts.len() < MAX_DISTINCT_VALUES {
+                    counts.insert(text, 1);
+                } else {
+                    *self.overflow.entry((col.table, col.column)).or_default() += 1;
+                }
+            };
+            match value {
+                Value::Null => {}
+                Value::String(s) => add(s.clone()),
+                Value::Array(items) => {
+                    for item in items {
+                        match item {
+                            Value::Null => {}
+                            Value::String(s) => add(s.clone()),
+                            other => add(other.to_string()),
+                        }
+                    }
+                }
+                other => add(other.to_string()),
+            }
+        }
+    }
+
+    /// The distinct values seen in `column` with their counts, most used first (ties by value).
+    pub fn counts(&self, column: &ObservedColumn) -> Vec<(String, u64)> {
+        let mut out: Vec<(String, u64)> = self
+            .counts
+            .get(&(column.table, column.column))
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            .unwrap_or_default();
+        out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        out
+    }
+
+    /// Merges every column's counts into `enums` with [`merge_observed`], in [`OBSERVED_COLUMNS`] order, and reports
+    /// columns with more distinct values than [`MAX_DISTINCT_VALUES`].
+    pub fn apply(&self, enums: &mut Enums) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        for col in OBSERVED_COLUMNS {
+            let counts = self.counts(col);
+            if counts.is_empty() {
+                continue;
+            }
+            problems.extend(merge_observed(enums, col, &counts));
+            if let Some(extra) = self.overflow.get(&(col.table, col.column)) {
+                problems.push(
+                    Problem::new(col.table, format!("more than {MAX_DISTINCT_VALUES} distinct {} values; {extra} values beyond them were not turned into options", col.key))
+                        .field(col.column)
+                        .hint("this column does not look like an enum; check the data, or migrate it as text"),
+                );
+            }
+        }
+        problems
+    }
 }
 
 #[cfg(test)]

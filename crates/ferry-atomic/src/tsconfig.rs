@@ -230,17 +230,21 @@ fn parse(path: &Path, source: &str) -> Result<Tree, TsError> {
     Ok(tree)
 }
 
-/// The first ERROR or MISSING node in document order.
-fn first_error(node: Node<'_>) -> Option<Node<'_>> {
-    if node.is_error() || node.is_missing() {
-        return Some(node);
+/// The first ERROR or MISSING node in document order (iterative: files may nest deeply).
+fn first_error(root: Node<'_>) -> Option<Node<'_>> {
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        if node.is_error() || node.is_missing() {
+            return Some(node);
+        }
+        if !node.has_error() {
+            continue;
+        }
+        let mut cursor = node.walk();
+        let children: Vec<Node<'_>> = node.children(&mut cursor).collect();
+        stack.extend(children.into_iter().rev());
     }
-    if !node.has_error() {
-        return None;
-    }
-    let mut cursor = node.walk();
-    let children: Vec<Node<'_>> = node.children(&mut cursor).collect();
-    children.into_iter().find_map(first_error)
+    None
 }
 
 fn shorten(s: &str) -> String {
@@ -872,18 +876,22 @@ fn first_expr_child(node: Node<'_>) -> Option<Node<'_>> {
 }
 
 /// The first `<CRM …>` element (self-closing or opening tag) in document order.
-fn find_crm_element<'t>(node: Node<'t>, src: &[u8]) -> Option<Node<'t>> {
-    if matches!(node.kind(), "jsx_self_closing_element" | "jsx_opening_element")
-        && let Some(name) = node.child_by_field_name("name")
-    {
-        let text = std::str::from_utf8(&src[name.byte_range()]).unwrap_or("");
-        if text == "CRM" || text.ends_with(".CRM") {
-            return Some(node);
+fn find_crm_element<'t>(root: Node<'t>, src: &[u8]) -> Option<Node<'t>> {
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        if matches!(node.kind(), "jsx_self_closing_element" | "jsx_opening_element")
+            && let Some(name) = node.child_by_field_name("name")
+        {
+            let text = std::str::from_utf8(&src[name.byte_range()]).unwrap_or("");
+            if text == "CRM" || text.ends_with(".CRM") {
+                return Some(node);
+            }
         }
+        let mut cursor = node.walk();
+        let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
+        stack.extend(children.into_iter().rev());
     }
-    let mut cursor = node.walk();
-    let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
-    children.into_iter().find_map(|c| find_crm_element(c, src))
+    None
 }
 
 fn parse_number(text: &str) -> Option<Value> {

@@ -395,3 +395,58 @@ fn slugify_matches_atomic_crm() {
     assert_eq!(slugify("Health & Wellness"), "health-wellness");
     assert_eq!(slugify("--Print  project--"), "print-project");
 }
+
+#[test]
+fn the_observer_counts_records_and_merges_every_column() {
+    use ferry_atomic::enums::Observer;
+    use ferry_core::Record;
+
+    let rec = |object: &str, key: &str, field: &str, value: serde_json::Value| {
+        let mut r = Record::new(object, key);
+        r.values.insert(field.into(), value);
+        r
+    };
+    let mut obs = Observer::new();
+    for (i, stage) in ["won", "won", "negotiating", "opportunity"].iter().enumerate() {
+        obs.observe(&rec("deals", &i.to_string(), "stage", json!(stage)));
+    }
+    obs.observe(&rec("deals", "9", "stage", serde_json::Value::Null));
+    obs.observe(&rec("contacts", "1", "tags", json!([5, 404, 5])));
+    obs.observe(&rec("contacts", "2", "tags", json!([5])));
+    obs.observe(&rec("contact_notes", "1", "status", json!("Warm")));
+    obs.observe(&rec("companies", "1", "name", json!("not an enum column")));
+
+    let stage = column("deals", "stage");
+    assert_eq!(obs.counts(stage), observed(&[("won", 2), ("negotiating", 1), ("opportunity", 1)]));
+    assert_eq!(obs.counts(column("contacts", "tags")), observed(&[("5", 3), ("404", 1)]));
+
+    let (mut e, _) = resolve(None, None, true);
+    set_tags(&mut e, &[TagRow { id: 5, name: "vip".into(), color: "#eddcd2".into() }]);
+    let problems = obs.apply(&mut e);
+    let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(messages[0].starts_with("value \"negotiating\" used by 1 record is not in the configured dealStages"));
+    assert!(messages[1].starts_with("tag id 404 is referenced by 1 record"));
+    assert_eq!(e.deal_stages.option("won").unwrap().records, 2);
+    assert_eq!(e.tags.option("5").unwrap().records, 3);
+    assert_eq!(e.note_statuses.value_for_stored("Warm"), Some("warm"));
+}
+
+#[test]
+fn a_column_with_too_many_distinct_values_is_reported_not_exploded() {
+    use ferry_atomic::enums::{MAX_DISTINCT_VALUES, Observer};
+    use ferry_core::Record;
+
+    let mut obs = Observer::new();
+    for i in 0..MAX_DISTINCT_VALUES + 5 {
+        let mut r = Record::new("tasks", i.to_string());
+        r.values.insert("type".into(), json!(format!("type {i}")));
+        obs.observe(&r);
+    }
+    assert_eq!(obs.counts(column("tasks", "type")).len(), MAX_DISTINCT_VALUES);
+    let (mut e, _) = resolve(None, None, false);
+    let problems = obs.apply(&mut e);
+    assert_eq!(e.task_types.options.len(), 9 + MAX_DISTINCT_VALUES);
+    let last = problems.last().unwrap();
+    assert!(last.message.contains("5 values beyond them"), "{last}");
+}

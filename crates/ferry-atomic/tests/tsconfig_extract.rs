@@ -277,3 +277,13 @@ fn an_unexpected_token_is_quoted() {
     assert_eq!(*line, 2, "{err}");
     assert!(detail.starts_with("unexpected") || detail.starts_with("missing"), "{err}");
 }
+
+#[test]
+fn absurd_nesting_is_diagnosed_not_a_crash() {
+    let depth = 3000;
+    let src = format!("export const defaultDealStages = {}{};\n", "[".repeat(depth), "]".repeat(depth));
+    let c = tsconfig::extract_source(Path::new("deep.ts"), &src).unwrap();
+    assert_eq!(c.diagnostics.len(), 1, "{:?}", c.diagnostics.iter().map(|d| &d.message).collect::<Vec<_>>());
+    assert!(c.diagnostics[0].message.contains("too deep"), "{}", c.diagnostics[0]);
+    assert!(c.diagnostics[0].prop.starts_with("dealStages[0][0]"));
+}
