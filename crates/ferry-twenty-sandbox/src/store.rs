@@ -381,7 +381,8 @@ impl State {
         let actor = api_actor(&self.api_key_name);
         let has_position = obj.field("position").is_some_and(|f| f.ftype == "POSITION");
         let mut position = if has_position { self.next_positions(&obj) } else { 0.0 };
-        let table = self.tables.get(&obj.name_singular).cloned().unwrap_or_default();
+        let empty = Table::default();
+        let table = self.tables.get(&obj.name_singular).unwrap_or(&empty);
         let mut results: Vec<(Row, Option<Row>)> = Vec::new();
         let mut batch_ids: HashSet<String> = HashSet::new();
         let mut batch_unique: HashMap<String, HashSet<String>> = HashMap::new();
@@ -550,8 +551,9 @@ impl State {
             .cloned()
             .ok_or_else(ApiError::record_not_found)?;
         let row = self.apply_update(&obj, &before, p.values)?;
-        let table = self.tables.get(&obj.name_singular).cloned().unwrap_or_default();
-        if !table.conflicts(&obj, &row, Some(id)).is_empty() {
+        let conflict =
+            self.tables.get(&obj.name_singular).is_some_and(|t| !t.conflicts(&obj, &row, Some(id)).is_empty());
+        if conflict {
             return Err(ApiError::duplicate());
         }
         self.check_not_null(&obj, &row)?;
