@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine as _;
-use ferry_core::Problem;
+use ferry_core::{Problem, Record};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -465,6 +465,68 @@ fn storage_object(url: &Url) -> Option<(String, String)> {
         return None;
     }
     Some((percent_decode(bucket), percent_decode(path)))
+}
+
+/// The columns of Atomic CRM that hold files, as `(object, column)` with the readers' object names.
+pub const FILE_COLUMNS: &[(&str, &str)] = &[
+    ("contact_notes", "attachments"),
+    ("deal_notes", "attachments"),
+    ("contacts", "avatar"),
+    ("companies", "logo"),
+    ("sales", "avatar"),
+];
+
+/// Where an installation's Storage files live: the project URL (when known) and the bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageSettings {
+    /// `https://<ref>.supabase.co`, or `None` when unknown (Storage objects known only by `path` then cannot be
+    /// fetched; those whose `src` is a full Storage URL still can).
+    pub project_url: Option<Url>,
+    /// The bucket (`attachments` unless `VITE_ATTACHMENTS_BUCKET` changed it).
+    pub bucket: String,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        StorageSettings { project_url: None, bucket: DEFAULT_BUCKET.to_string() }
+    }
+}
+
+/// Classifies every file column ([`FILE_COLUMNS`]) of one record; other records give nothing.
+pub fn classify_record(record: &Record, storage: &StorageSettings) -> Vec<FileRef> {
+    let mut out = Vec::new();
+    for (_, column) in FILE_COLUMNS.iter().filter(|(object, _)| *object == record.object) {
+        let ctx = ClassifyContext {
+            table: record.object.clone(),
+            record: record.key.clone(),
+            column: (*column).to_string(),
+            project_url: storage.project_url.clone(),
+            bucket: storage.bucket.clone(),
+        };
+        out.extend(classify(record.get(column), &ctx));
+    }
+    out
+}
+
+/// The Supabase project URL (`https://<ref>.supabase.co`) behind a PostgreSQL URL, when it is a Supabase one:
+/// the direct connection `db.<ref>.supabase.co`, or the pooler (`*.pooler.supabase.com`, user `postgres.<ref>`).
+/// `None` for any other database (then ask for the project URL, or rely on full `src` URLs).
+pub fn project_url_from_db_url(db_url: &str) -> Option<Url> {
+    let url = Url::parse(db_url).ok()?;
+    let host = url.host_str()?.to_ascii_lowercase();
+    let project_ref = if let Some(rest) = host.strip_prefix("db.") {
+        rest.strip_suffix(".supabase.co")?.to_string()
+    } else if host.ends_with(".pooler.supabase.com") {
+        let user = percent_decode(url.username());
+        user.split_once('.').map(|(_, r)| r.to_string())?
+    } else {
+        return None;
+    };
+    let valid = !project_ref.is_empty() && project_ref.chars().all(|c| c.is_ascii_alphanumeric());
+    if !valid {
+        return None;
+    }
+    Url::parse(&format!("https://{project_ref}.supabase.co")).ok()
 }
 
 /// The public URL of `path` in `bucket` of the Supabase project at `project_url`:

@@ -147,3 +147,47 @@ fn data_urls_decode() {
     assert_eq!(bytes, b"Hello, World");
     assert!(attachments::decode_data_url("data:image/png;base64,@@@").is_err());
 }
+
+#[test]
+fn records_are_classified_column_by_column() {
+    use ferry_atomic::attachments::{StorageSettings, classify_record};
+    use ferry_core::Record;
+
+    let mut note = Record::new("contact_notes", "31");
+    note.values.insert("text".into(), json!("see attached"));
+    note.values.insert("attachments".into(), json!([{ "path": "0.2.pdf", "title": "a.pdf" }, { "src": "ERROR" }]));
+    let storage = StorageSettings {
+        project_url: Some(Url::parse("https://abcdefghijklmnop.supabase.co").unwrap()),
+        ..StorageSettings::default()
+    };
+    let refs = classify_record(&note, &storage);
+    assert_eq!(refs.len(), 2);
+    assert_eq!(
+        refs[0].fetch_url(),
+        Some("https://abcdefghijklmnop.supabase.co/storage/v1/object/public/attachments/0.2.pdf")
+    );
+    assert_eq!((refs[1].location.record.as_str(), refs[1].location.field()), ("31", "attachments[1]".to_string()));
+
+    let mut company = Record::new("companies", "4");
+    company.values.insert("logo".into(), json!({ "src": "https://favicon.show/acme.com", "title": "Company favicon" }));
+    company.values.insert("website".into(), json!("https://acme.com"));
+    let refs = classify_record(&company, &storage);
+    assert_eq!(refs.len(), 1);
+    assert_eq!(refs[0].location.column, "logo");
+
+    assert!(classify_record(&Record::new("tasks", "1"), &storage).is_empty());
+}
+
+#[test]
+fn the_project_url_is_found_from_a_supabase_database_url() {
+    use ferry_atomic::attachments::project_url_from_db_url;
+    let direct = project_url_from_db_url("postgresql://postgres:secret@db.abcdefghijklmnop.supabase.co:5432/postgres");
+    assert_eq!(direct.unwrap().as_str(), "https://abcdefghijklmnop.supabase.co/");
+    let pooler = project_url_from_db_url(
+        "postgres://postgres.abcdefghijklmnop:secret@aws-0-eu-central-1.pooler.supabase.com:5432/postgres",
+    );
+    assert_eq!(pooler.unwrap().as_str(), "https://abcdefghijklmnop.supabase.co/");
+    assert_eq!(project_url_from_db_url("postgres://postgres@127.0.0.1:5432/postgres"), None);
+    assert_eq!(project_url_from_db_url("postgres://postgres@aws-0-eu-central-1.pooler.supabase.com/postgres"), None);
+    assert_eq!(project_url_from_db_url("not a url"), None);
+}
