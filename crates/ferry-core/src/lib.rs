@@ -12,6 +12,7 @@ pub mod problem;
 pub mod report;
 pub mod schema;
 pub mod transform;
+pub mod verify;
 
 pub use journal::{Journal, JournalError, RowState};
 pub use problem::Problem;
