@@ -9,8 +9,9 @@
 //! - **Ids** (UUIDs, whole strings or embedded, e.g. `attachment/<uuid>.txt`, blocknote block ids): recorded →
 //!   sandbox, one to one. Ids the client itself sent are pinned to themselves (see `rewrite.rs`).
 //! - **Server timestamps** (recorded values within a day of the recording): the sandbox's value must be an ISO
-//!   timestamp with milliseconds, and one recorded instant always maps to one sandbox instant. Client-supplied
-//!   timestamps (2019, 2024, 2027 …) are compared exactly.
+//!   timestamp with milliseconds, one recorded instant always maps to one sandbox instant, instants keep their
+//!   recorded order (two may merge into one, none may swap), and an instant of the recording session must fall
+//!   within this replay. Client-supplied timestamps (2019, 2024, 2027 …) are compared exactly.
 //! - **Cursors** (`startCursor`, `endCursor`, `cursor`): base64 JSON, decoded and compared structurally (so the sort
 //!   key names, their order and the non-id values are checked); opaque cursors are compared exactly.
 //! - **File tokens and server URLs**: `<signed-file-token>` (redacted in the recording) matches any non-empty URL-safe
@@ -176,6 +177,11 @@ pub struct Normaliser {
     ids: HashMap<String, (String, String)>,
     ids_rev: HashMap<String, String>,
     times: HashMap<String, (String, String)>,
+    /// Recorded instant → (sandbox instant, recorded text), to check that instants keep their order.
+    instants: std::collections::BTreeMap<jiff::Timestamp, (jiff::Timestamp, String)>,
+    recorded_at: jiff::Timestamp,
+    /// Require session instants to be no later than now (off for the harness's own tests on fixed data).
+    pub now_bound: bool,
     pub(crate) cursors: HashMap<String, String>,
     /// The last signed file token the sandbox handed out.
     pub file_token: Option<String>,
@@ -197,6 +203,9 @@ impl Normaliser {
             ids: HashMap::new(),
             ids_rev: HashMap::new(),
             times: HashMap::new(),
+            instants: std::collections::BTreeMap::new(),
+            recorded_at,
+            now_bound: true,
             cursors: HashMap::new(),
             file_token: None,
             store: HashMap::new(),
@@ -477,9 +486,10 @@ impl Normaliser {
     }
 
     fn cmp_time(&mut self, r: &str, g: &str, path: &str) {
-        if !TS_FULL_RE.is_match(g) {
+        let got_time = g.parse::<jiff::Timestamp>();
+        let (true, Ok(got_time)) = (TS_FULL_RE.is_match(g), got_time) else {
             return self.push(path, format!("a timestamp like {r}"), short_str(g));
-        }
+        };
         if let Some((prev, at)) = self.times.get(r) {
             if prev != g {
                 let msg = format!("{r} (= sandbox {prev} at {at})");
@@ -487,8 +497,32 @@ impl Normaliser {
             }
             return;
         }
+        let Ok(rec_time) = r.parse::<jiff::Timestamp>() else { return };
+        // An instant of the recording session must be one of this replay, and instants keep their order: the
+        // sandbox may merge two recorded instants into one, but never swap them.
+        let run_start = self.recorded_at + self.shift;
+        let latest = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2);
+        if rec_time >= self.recorded_at && (got_time < run_start || (self.now_bound && got_time > latest)) {
+            return self.push(path, format!("an instant of this replay (recorded {r})"), g);
+        }
+        // timelineActivities are written by the real server's asynchronous event worker (52: company.created is
+        // stamped after the next exchange's company): their instants follow the worker, not the request order.
+        if path.contains(".timelineActivities[") {
+            let at = format!("{} {path}", self.exchange.split('-').next().unwrap_or_default());
+            self.times.insert(r.to_string(), (g.to_string(), at));
+            return;
+        }
+        let before = self.instants.range(..rec_time).next_back().map(|(_, v)| v.clone());
+        let after = self.instants.range(rec_time..).next().map(|(_, v)| v.clone());
+        if let Some((earlier, rec_earlier)) = before.filter(|(t, _)| *t > got_time) {
+            return self.push(path, format!("{r}, after recorded {rec_earlier}"), format!("{g}, before {earlier}"));
+        }
+        if let Some((later, rec_later)) = after.filter(|(t, _)| *t < got_time) {
+            return self.push(path, format!("{r}, before recorded {rec_later}"), format!("{g}, after {later}"));
+        }
         let at = format!("{} {path}", self.exchange.split('-').next().unwrap_or_default());
         self.times.insert(r.to_string(), (g.to_string(), at));
+        self.instants.insert(rec_time, (got_time, r.to_string()));
     }
 
     fn cmp_cursor(&mut self, r: &str, g: &str, path: &str, key: Option<&str>, rules: &[PathRule]) {
