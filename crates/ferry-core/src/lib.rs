@@ -11,6 +11,7 @@ pub mod plan;
 pub mod problem;
 pub mod report;
 pub mod schema;
+pub mod stage;
 pub mod transform;
 pub mod verify;
 
