@@ -416,7 +416,10 @@ impl TwentyClient {
                 return Err(err);
             };
             if err.kind == ErrorKind::RateLimited {
-                delay = delay.max(inner.limiter_period);
+                // Wait at least one refill period of the server (its refill clock restarts at every request,
+                // so retrying sooner never gets a token), within the configured maximum delay.
+                let server = crate::error::refill_period(&err.message).map(|p| p * 105 / 100).unwrap_or_default();
+                delay = delay.max(server).min(policy.max_delay).max(inner.limiter_period);
             }
             Metrics::add(&inner.metrics.retries, 1);
             tracing::warn!(

@@ -281,6 +281,18 @@ static INVALID_SUBFIELD: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"Invalid subfield ([A-Za-z0-9_]+) for (?:[A-Za-z_ ]+ )?field "([^"]+)""#).unwrap());
 static FOR_FIELD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"for field "([^"]+)""#).unwrap());
 
+static LIMIT_REACHED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"Limit reached \((\d+) tokens per (\d+) ms\)").unwrap());
+
+/// The server's refill period named by its 429 message (`Limit reached (100 tokens per 60000 ms)` → 600 ms).
+/// Twenty resets its refill clock at every request, so a retry sooner than this gets no token.
+pub(crate) fn refill_period(message: &str) -> Option<std::time::Duration> {
+    let c = LIMIT_REACHED.captures(message)?;
+    let tokens: u64 = c[1].parse().ok().filter(|t| *t > 0)?;
+    let window_ms: u64 = c[2].parse().ok()?;
+    Some(std::time::Duration::from_micros(window_ms * 1000 / tokens))
+}
+
 /// What the client can read out of a server message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Parsed {
@@ -381,6 +393,11 @@ mod tests {
         assert!(!p.kind.is_transient());
         // 97, 53, 00a, 00b
         assert_eq!(classify(429, "Limit reached (100 tokens per 60000 ms)").kind, ErrorKind::RateLimited);
+        assert_eq!(
+            refill_period("Limit reached (100 tokens per 60000 ms)"),
+            Some(std::time::Duration::from_millis(600))
+        );
+        assert_eq!(refill_period("Limit reached"), None);
         assert_eq!(classify(404, "Record not found").kind, ErrorKind::NotFound);
         assert_eq!(classify(403, "Missing authentication token").kind, ErrorKind::Forbidden);
         assert_eq!(classify(401, "No payload").kind, ErrorKind::Unauthenticated);

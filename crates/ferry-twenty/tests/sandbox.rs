@@ -501,9 +501,9 @@ async fn transient_faults_are_retried_until_success() {
     sbx.set_faults(FaultConfig {
         server_error: 0.15,
         rate_limited: 0.15,
-        timeout: 0.05,
+        timeout: 0.1,
         drop_connection: 0.1,
-        seed: 7,
+        seed: 2,
         ..FaultConfig::default()
     });
     let out = c.create_batch_idempotent("company", companies("Faulty", 400), WriteMode::Create).await.unwrap();
@@ -518,6 +518,7 @@ async fn transient_faults_are_retried_until_success() {
     assert_eq!(rows(&sbx, "company").len(), 400, "no duplicates, nothing missing");
     let m = c.metrics();
     assert!(m.retries > 0 && m.rate_limited > 0 && m.server_errors > 0, "{m:?}");
+    assert!(m.timeouts > 0 && m.connection_errors > 0, "timeouts and dropped connections were met: {m:?}");
     assert!(sbx.stats().faults_injected > 0);
 }
 
@@ -634,4 +635,20 @@ async fn files_field_servers_get_files_field_attachments() {
     assert_eq!(record["file"][0]["fileId"], json!(file.file_id.unwrap().to_string()));
     let att = c.create_one("attachment", record, WriteMode::Create).await.unwrap();
     assert!(att.get("id").is_some());
+}
+
+#[tokio::test]
+async fn a_429_is_retried_after_one_server_refill_period() {
+    // Server: 3 tokens per 300 ms, i.e. one token every 100 ms, and the refill clock restarts at every request.
+    // A retry sooner than 100 ms would get nothing; the client reads the period from the 429 message.
+    let sbx = sandbox(|c| c.rate_limit = Some(RateLimitConfig { tokens: 3, window: Duration::from_millis(300) })).await;
+    let c = client_with(&sbx, |o| o.retry.max_delay = Duration::from_millis(500)).await;
+    for _ in 0..3 {
+        c.count("company", None).await.unwrap();
+    }
+    assert_eq!(c.metrics().rate_limited, 0);
+    assert_eq!(c.count("company", None).await.unwrap(), 0, "the fourth call succeeds after a retry");
+    let m = c.metrics();
+    assert_eq!((m.rate_limited, m.retries), (1, 1), "one 429, then the first retry got a token: {m:?}");
+    assert_eq!(sbx.stats().rate_limited, 1);
 }
