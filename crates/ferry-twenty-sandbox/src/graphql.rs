@@ -646,6 +646,7 @@ fn core_field(
             let cursor = match (after, before) {
                 (Some(a), _) => Cursor::After(a),
                 (None, Some(b)) => Cursor::Before(b),
+                (None, None) if last.is_some() && first.is_none() => Cursor::Last,
                 _ => Cursor::None,
             };
             let rows = state.select(&obj, filter.as_ref(), false);

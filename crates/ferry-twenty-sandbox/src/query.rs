@@ -188,6 +188,8 @@ pub enum Cursor {
     After(String),
     /// Rows before this cursor.
     Before(String),
+    /// The last rows (GraphQL `last` without `before`).
+    Last,
 }
 
 /// One page of rows with Twenty's page info.
@@ -236,6 +238,7 @@ pub fn paginate<'a>(
             let before = &rows[..end];
             (before.iter().rev().take(limit).copied().collect(), before.len() > limit, true)
         }
+        Cursor::Last => (rows.iter().rev().take(limit).copied().collect(), rows.len() > limit, true),
     };
     let first = picked.first().map(|r| order.cursor(r));
     let last = picked.last().map(|r| order.cursor(r));
