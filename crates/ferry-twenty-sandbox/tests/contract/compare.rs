@@ -238,6 +238,11 @@ impl Normaliser {
         ok
     }
 
+    /// The sandbox id a recorded id stands for, if known.
+    pub(crate) fn sandbox_id(&self, recorded: &str) -> Option<&str> {
+        self.ids.get(&recorded.to_ascii_lowercase()).map(|(s, _)| s.as_str())
+    }
+
     /// The sandbox instant a recorded server instant stands for, if the sandbox returned one.
     pub(crate) fn sandbox_time(&self, recorded: &str) -> Option<&str> {
         self.times.get(recorded).map(|(s, _)| s.as_str())
