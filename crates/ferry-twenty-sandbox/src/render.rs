@@ -1,5 +1,10 @@
 //! Record bodies as the REST API shows them (depth 0 and depth 1).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::rc::Rc;
+
 use serde_json::{Map, Value};
 
 use crate::schema::{ObjectMeta, pascal};
@@ -14,9 +19,35 @@ pub fn row_body(state: &State, base_url: &str, obj: &ObjectMeta, row: &Row) -> V
     row_body_with(state, base_url, obj, row, None)
 }
 
+/// `body_keys` of an object, cached per thread by a fingerprint of its fields (lists render many rows).
+fn cached_body_keys(state: &State, obj: &ObjectMeta) -> Rc<Vec<String>> {
+    thread_local! {
+        static CACHE: RefCell<HashMap<u64, Rc<Vec<String>>>> = RefCell::new(HashMap::new());
+    }
+    let mut h = DefaultHasher::new();
+    obj.id.hash(&mut h);
+    (state.target_columns == crate::config::TargetColumns::Morph).hash(&mut h);
+    obj.column_order.hash(&mut h);
+    for f in &obj.fields {
+        f.name.hash(&mut h);
+        f.ftype.hash(&mut h);
+        f.settings.as_ref().and_then(|s| s.get("joinColumnName")).and_then(Value::as_str).hash(&mut h);
+        f.relation.as_ref().map(|r| r.rtype.as_str()).hash(&mut h);
+    }
+    let key = h.finish();
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() > 4096 {
+            c.clear();
+        }
+        c.entry(key).or_insert_with(|| Rc::new(obj.body_keys(state.target_columns))).clone()
+    })
+}
+
 fn row_body_with(state: &State, base_url: &str, obj: &ObjectMeta, row: &Row, extra_column: Option<&str>) -> Value {
     let mut out = Map::new();
-    for key in obj.body_keys(state.target_columns) {
+    let keys = cached_body_keys(state, obj);
+    for key in keys.iter().cloned() {
         let v = match row.get(&key) {
             Some(v) => v.clone(),
             None => obj.field(&key).map(field_empty).unwrap_or(Value::Null),

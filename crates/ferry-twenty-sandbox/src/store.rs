@@ -727,10 +727,10 @@ impl State {
 
     /// Server-created timeline activities (`<object>.created` / `<object>.updated` with a diff), as in 52.
     fn timeline(&mut self, obj: &ObjectMeta, id: &str, before: Option<&Row>, after: Option<&Row>) {
-        let Some(ta) = self.schema.object("timelineActivity").cloned() else { return };
         if obj.name_singular == "timelineActivity" || obj.field("timelineActivities").is_none() {
             return;
         }
+        let Some(ta) = self.schema.object("timelineActivity") else { return };
         let column = format!("target{}Id", pascal(&obj.name_singular));
         if ta.field_by_join_column(&column).is_none() {
             return;
@@ -756,7 +756,7 @@ impl State {
             }
         };
         let now = now_iso();
-        let mut row = self.empty_row(&ta);
+        let mut row = self.empty_row(ta);
         let tid = uuid::Uuid::new_v4().to_string();
         row.insert("id".into(), json!(tid));
         row.insert("createdAt".into(), json!(now));
@@ -766,7 +766,8 @@ impl State {
         row.insert("properties".into(), properties);
         row.insert("linkedRecordCachedName".into(), json!(""));
         row.insert(column, json!(id));
-        self.table_mut("timelineActivity").put(&ta, row);
+        // Disjoint borrows: the metadata (`ta`) and the tables.
+        self.tables.entry("timelineActivity".into()).or_default().put(ta, row);
         self.pending.push(Change::Row("timelineActivity".into(), tid));
     }
 
