@@ -67,6 +67,11 @@ fn recorded_config() -> SandboxConfig {
 
 /// Replays the exchanges whose ids are in `only` (all when `None`) on a fresh sandbox and checks the report.
 async fn replay_on_fresh_sandbox(only: Option<&[&str]>) {
+    verdict(&replay_outcomes(recorded_config(), only).await);
+}
+
+/// Replays the exchanges whose ids are in `only` (all when `None`) on a fresh sandbox started with `config`.
+async fn replay_outcomes(config: SandboxConfig, only: Option<&[&str]>) -> Vec<Outcome> {
     let exchanges: Vec<Exchange> =
         corpus::load_all().into_iter().filter(|ex| only.is_none_or(|ids| ids.contains(&ex.id.as_str()))).collect();
     if let Some(ids) = only {
@@ -76,11 +81,11 @@ async fn replay_on_fresh_sandbox(only: Option<&[&str]>) {
     }
     let now = jiff::Timestamp::now();
     let run_start = jiff::Timestamp::from_second(now.as_second()).expect("a valid second");
-    let handle = SandboxHandle::start(recorded_config()).await.expect("the sandbox starts");
+    let handle = SandboxHandle::start(config).await.expect("the sandbox starts");
     let mut norm = Normaliser::new(&handle.base_url(), corpus::recorded_at(), run_start);
     let outcomes = replay::replay(&handle, &exchanges, &mut norm).await;
     handle.shutdown().await.expect("the sandbox shuts down");
-    verdict(&outcomes);
+    outcomes
 }
 
 fn verdict(outcomes: &[Outcome]) {
@@ -141,4 +146,25 @@ async fn metadata_catalogue_exchanges() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limit_exchanges() {
     replay_on_fresh_sandbox(Some(&["97", "98", "99"])).await;
+}
+
+/// The harness end to end: a sandbox configured unlike the recorded workspace (another API key name, a default page
+/// of 50) must fail exactly where the recording shows the difference.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn harness_detects_a_sandbox_configured_unlike_the_recording() {
+    let config = SandboxConfig { api_key_name: "someone-else".into(), page_default: 50, ..recorded_config() };
+    let outcomes = replay_outcomes(config, None).await;
+    let paths = |id: &str| -> Vec<String> {
+        let outcome = outcomes.iter().find(|o| o.id == id).expect("exchange replayed");
+        outcome.mismatches.iter().map(|m| m.path.clone()).collect()
+    };
+    assert_eq!(paths("25"), ["data.createCompany.createdBy.name", "data.createCompany.updatedBy.name"]);
+    // 29 keeps the client's createdBy; only updatedBy names the key.
+    assert_eq!(paths("29"), ["data.createCompany.updatedBy.name"]);
+    let p35 = paths("35");
+    assert!(p35.first().is_some_and(|p| p == "data.companies"), "35 shows the short page first: {p35:?}");
+    // Exchanges that neither name the key nor list more than 50 records still pass.
+    for id in ["00a", "00b", "07", "27", "33", "53", "83", "97"] {
+        assert_eq!(paths(id), Vec::<String>::new(), "exchange {id}");
+    }
 }
