@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 mod client;
+pub mod codec;
 mod destination;
 mod error;
 mod files;
