@@ -186,7 +186,7 @@ impl SandboxHandle {
         }
     }
 
-    /// Stops serving (open connections are closed) and writes the state file when one is set.
+    /// Stops serving (open connections are closed); the state file, when set, is complete afterwards.
     pub async fn shutdown(mut self) -> Result<(), SandboxError> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -194,10 +194,13 @@ impl SandboxHandle {
         if let Some(task) = self.task.take() {
             task.await.map_err(|e| SandboxError::Server(e.to_string()))?;
         }
-        let state = self.shared.state();
+        // Every write was already applied to the state file as it was committed; persist anything left over.
+        let mut state = self.shared.state();
+        let changes = std::mem::take(&mut state.pending);
         let mut db = self.shared.persist.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(db) = db.as_mut() {
-            db.save_all(&state)?;
+            db.apply(&state, &changes)?;
+            db.checkpoint()?;
         }
         Ok(())
     }

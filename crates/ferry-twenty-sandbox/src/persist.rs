@@ -90,6 +90,12 @@ impl Db {
         Ok(true)
     }
 
+    /// Folds the write-ahead log into the database file.
+    pub fn checkpoint(&mut self) -> Result<(), SandboxError> {
+        let p = self.path.clone();
+        self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").map_err(|e| err(&p, e))
+    }
+
     /// Writes the whole workspace (a new file).
     pub fn save_all(&mut self, state: &State) -> Result<(), SandboxError> {
         let mut changes = vec![Change::Schema];
