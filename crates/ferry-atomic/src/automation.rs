@@ -224,13 +224,19 @@ pub fn describe_function(language: &str, result: &str, body: &str) -> String {
 /// Describes a view from its definition: the tables it reads.
 pub fn describe_view(def: &str) -> String {
     let toks = crate::sql::lex(def).unwrap_or_default();
-    let mut tables = Vec::new();
-    for w in toks.windows(2) {
-        if (w[0].is_kw("from") || w[0].is_kw("join"))
-            && let Some(name) = w[1].ident()
-            && !tables.contains(&name.to_string())
+    let mut tables: Vec<String> = Vec::new();
+    for (k, t) in toks.iter().enumerate() {
+        let mut j = k + 1;
+        while toks.get(j).is_some_and(|x| x.is_punct("(")) {
+            j += 1;
+        }
+        if (t.is_kw("from") || t.is_kw("join"))
+            && let Some((schema, name, _)) = crate::sql::qualified_name(&toks, j, "public")
         {
-            tables.push(name.to_string());
+            let q = if schema == "public" { name } else { format!("{schema}.{name}") };
+            if !tables.contains(&q) {
+                tables.push(q);
+            }
         }
     }
     if tables.is_empty() {

@@ -157,7 +157,7 @@ impl<R: BufRead> Scanner<R> {
                 ));
             }
         };
-        if self.stmt.is_empty() && self.state == LexState::Normal {
+        if self.state == LexState::Normal && self.stmt.trim().is_empty() {
             let t = line.trim_start();
             if t.starts_with("-- PostgreSQL database dump complete") {
                 self.saw_footer = true;
@@ -182,7 +182,9 @@ impl<R: BufRead> Scanner<R> {
                     if c == b'-' && bytes.get(i + 1) == Some(&b'-') {
                         // line comment: keep what came before, drop the rest of the line
                         self.push_seg(&line[seg_start..i]);
-                        self.stmt.push('\n');
+                        if !self.stmt.is_empty() {
+                            self.stmt.push('\n');
+                        }
                         seg_start = bytes.len();
                         i = bytes.len();
                         continue;
@@ -296,6 +298,9 @@ impl<R: BufRead> Scanner<R> {
         mode: CopyMode,
         on_row: &mut dyn FnMut(&[u8], u64) -> Result<(), AtomicError>,
     ) -> Result<(), AtomicError> {
+        if mode == CopyMode::Skip {
+            return self.skip_copy(stmt, stmt_line);
+        }
         loop {
             if !self.read_line()? {
                 let table = copy_target(stmt);
@@ -331,6 +336,79 @@ impl<R: BufRead> Scanner<R> {
                 let r = on_row(&buf[..end], line_no);
                 self.buf = buf;
                 r?;
+            }
+        }
+    }
+}
+
+impl<R: BufRead> Scanner<R> {
+    /// Skips the data of a COPY block without copying it: scans the reader's buffer for the `\.` line and counts
+    /// newlines on the way.
+    fn skip_copy(&mut self, stmt: &str, stmt_line: u64) -> Result<(), AtomicError> {
+        // `at_line_start`: the next byte begins a line; `partial`: bytes of the current line seen so far that
+        // could still be the terminator (`\.` then `\n` or `\r\n`).
+        let mut at_line_start = true;
+        let mut partial: Vec<u8> = Vec::with_capacity(4);
+        loop {
+            let buf = self.reader.fill_buf().map_err(|e| AtomicError::io(&self.path, e))?;
+            if buf.is_empty() {
+                if partial == b"\\." {
+                    return Ok(());
+                }
+                let table = copy_target(stmt);
+                return Err(self.err(
+                    self.line,
+                    table,
+                    format!("the file ends inside the COPY data that starts at line {stmt_line} (no \\. terminator)"),
+                    "the dump is truncated; download or produce the backup again",
+                ));
+            }
+            let len = buf.len();
+            let mut pos = 0;
+            let mut found = None;
+            while pos < len {
+                if at_line_start || !partial.is_empty() {
+                    // collect up to the end of this line, at most 3 bytes matter
+                    let end = memchr::memchr(b'\n', &buf[pos..]).map(|p| pos + p);
+                    let chunk_end = end.unwrap_or(len);
+                    if partial.len() < 4 {
+                        let take = (chunk_end - pos).min(4 - partial.len());
+                        partial.extend_from_slice(&buf[pos..pos + take]);
+                    }
+                    match end {
+                        Some(e) => {
+                            self.line += 1;
+                            let is_end = partial == b"\\." || partial == b"\\.\r";
+                            partial.clear();
+                            pos = e + 1;
+                            at_line_start = true;
+                            if is_end {
+                                found = Some(pos);
+                                break;
+                            }
+                        }
+                        None => {
+                            at_line_start = false;
+                            pos = len;
+                        }
+                    }
+                    continue;
+                }
+                match memchr::memchr(b'\n', &buf[pos..]) {
+                    Some(p) => {
+                        self.line += 1;
+                        pos += p + 1;
+                        at_line_start = true;
+                    }
+                    None => pos = len,
+                }
+            }
+            match found {
+                Some(consumed) => {
+                    self.reader.consume(consumed);
+                    return Ok(());
+                }
+                None => self.reader.consume(len),
             }
         }
     }
@@ -1141,7 +1219,7 @@ pub(crate) fn read_records(
                     ))?;
                     continue;
                 }
-                let rec = decoder.decode(&fields, n as u64 + 1, &mut problems);
+                let rec = decoder.decode(fields, n as u64 + 1, &mut problems);
                 for pr in problems.drain(..) {
                     on_problem(pr)?;
                 }
@@ -1179,7 +1257,7 @@ pub(crate) fn read_records(
                 &cur.decoder.key_of(&fields, cur.ordinal),
             ));
         }
-        let rec = cur.decoder.decode(&fields, cur.ordinal, &mut problems);
+        let rec = cur.decoder.decode(fields, cur.ordinal, &mut problems);
         for pr in problems.drain(..) {
             on_problem(pr)?;
         }

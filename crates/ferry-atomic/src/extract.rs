@@ -278,3 +278,20 @@ pub async fn read_users(source: &SourceSpec) -> Result<(Vec<User>, Vec<Problem>)
     problems.extend(more);
     Ok((users, problems))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn extract_and_audit_futures_can_be_spawned() {
+        let spec = SourceSpec::parse("postgres://localhost/x").unwrap();
+        let mut sink = |_: Item| Ok(());
+        let fut = extract(&spec, &mut sink);
+        assert_send(&fut);
+        let audit = crate::audit::audit(&spec);
+        assert_send(&audit);
+    }
+}

@@ -229,11 +229,6 @@ impl<'a> LiveSnapshot<'a> {
     /// automation.
     pub async fn catalog(&self) -> Result<Catalog, AtomicError> {
         let user_schema = "n.nspname NOT IN ('pg_catalog','information_schema','pg_toast','auth','storage','extensions','graphql','graphql_public','realtime','_realtime','vault','pgsodium','pgsodium_masks','net','cron','pgbouncer','_analytics','supabase_functions','supabase_migrations','_supavisor','pgtle','topology') AND n.nspname NOT LIKE 'pg\\_%'";
-        let not_ext = |obj: &str, class: &str| {
-            format!(
-                "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.objid = {obj} AND d.classid = '{class}'::pg_catalog.regclass AND d.deptype = 'e')"
-            )
-        };
         let mut catalog = Catalog::default();
         let cols = self
             .rows(
@@ -346,15 +341,11 @@ impl<'a> LiveSnapshot<'a> {
             .into_iter()
             .filter_map(|r| r.into_iter().next().flatten())
             .collect();
-        catalog.automation = self.automation(user_schema, &not_ext).await?;
+        catalog.automation = self.automation(user_schema).await?;
         Ok(catalog)
     }
 
-    async fn automation(
-        &self,
-        user_schema: &str,
-        not_ext: &dyn Fn(&str, &str) -> String,
-    ) -> Result<Vec<AutomationItem>, AtomicError> {
+    async fn automation(&self, user_schema: &str) -> Result<Vec<AutomationItem>, AtomicError> {
         let mut items = Vec::new();
         let triggers = self
             .rows(
@@ -527,7 +518,7 @@ impl<'a> LiveSnapshot<'a> {
                     .record(decoder.key_of(&fields, ordinal)),
                 );
             }
-            let rec = decoder.decode(&fields, ordinal, &mut problems);
+            let rec = decoder.decode(fields, ordinal, &mut problems);
             for p in problems.drain(..) {
                 on_problem(p)?;
             }
@@ -570,6 +561,13 @@ impl<'a> LiveSnapshot<'a> {
         let url = self.url.clone();
         self.txn.rollback().await.map_err(|e| db_err(&url, "closing the read-only transaction", &e))
     }
+}
+
+/// A condition excluding objects that belong to an extension.
+fn not_ext(obj: &str, class: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.objid = {obj} AND d.classid = '{class}'::pg_catalog.regclass AND d.deptype = 'e')"
+    )
 }
 
 fn db_err(url: &str, context: &str, e: &tokio_postgres::Error) -> AtomicError {

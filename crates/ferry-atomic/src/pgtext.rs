@@ -41,6 +41,11 @@ pub struct ColType {
 }
 
 impl ColType {
+    /// Whether values of this type are kept as the text PostgreSQL prints.
+    pub fn keeps_text(self) -> bool {
+        self.dims == 0 && matches!(self.base, BaseType::Text | BaseType::Date | BaseType::Other)
+    }
+
     /// Reads a type as `format_type()` / pg_dump prints it (`bigint`, `jsonb[]`, `extensions.citext`,
     /// `timestamp(3) with time zone`, `character varying(20)`, `public.my_enum`).
     pub fn parse(native: &str) -> ColType {
@@ -108,23 +113,24 @@ pub fn unescape_copy_field(field: &[u8]) -> Result<Option<Cow<'_, str>>, String>
     if field == b"\\N" {
         return Ok(None);
     }
-    if memchr::memchr(b'\\', field).is_none() {
+    let Some(first) = memchr::memchr(b'\\', field) else {
         return match std::str::from_utf8(field) {
             Ok(s) => Ok(Some(Cow::Borrowed(s))),
             Err(e) => Err(format!("not valid UTF-8: {e}")),
         };
-    }
+    };
     let mut out = Vec::with_capacity(field.len());
     let mut i = 0;
-    while i < field.len() {
-        let b = field[i];
-        if b != b'\\' || i + 1 == field.len() {
-            out.push(b);
-            i += 1;
-            continue;
+    let mut next = Some(first);
+    while let Some(p) = next {
+        out.extend_from_slice(&field[i..p]);
+        if p + 1 == field.len() {
+            out.push(b'\\');
+            i = field.len();
+            break;
         }
-        let n = field[i + 1];
-        i += 2;
+        let n = field[p + 1];
+        i = p + 2;
         match n {
             b'b' => out.push(8),
             b'f' => out.push(12),
@@ -158,7 +164,9 @@ pub fn unescape_copy_field(field: &[u8]) -> Result<Option<Cow<'_, str>>, String>
             }
             other => out.push(other),
         }
+        next = memchr::memchr(b'\\', &field[i..]).map(|q| q + i);
     }
+    out.extend_from_slice(&field[i..]);
     String::from_utf8(out).map(|s| Some(Cow::Owned(s))).map_err(|e| format!("not valid UTF-8: {e}"))
 }
 
@@ -173,6 +181,14 @@ pub fn escape_copy_into(out: &mut String, s: &str) {
             _ => out.push(c),
         }
     }
+}
+
+/// Decodes one value from its PostgreSQL text form, reusing the string when it is kept as text.
+pub fn decode_owned(text: Cow<'_, str>, ty: ColType) -> Result<Value, String> {
+    if ty.keeps_text() {
+        return Ok(Value::String(text.into_owned()));
+    }
+    decode(&text, ty)
 }
 
 /// Decodes one value from its PostgreSQL text form. Errors say what is wrong with the text.

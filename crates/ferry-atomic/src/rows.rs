@@ -120,37 +120,38 @@ impl RowDecoder {
     }
 
     /// Decodes one row. Values that do not decode are kept as text and reported in `problems`.
-    pub fn decode(&self, fields: &[Option<Cow<'_, str>>], ordinal: u64, problems: &mut Vec<Problem>) -> Record {
-        let key = self.key_of(fields, ordinal);
+    pub fn decode(&self, mut fields: Vec<Option<Cow<'_, str>>>, ordinal: u64, problems: &mut Vec<Problem>) -> Record {
+        let key = self.key_of(&fields, ordinal);
         let mut values = Map::with_capacity(self.cols.len());
         let mut phones_done = false;
         for (idx, col) in self.cols.iter().enumerate() {
-            let field = fields.get(idx).and_then(|f| f.as_deref());
             match col.role {
                 Role::Plain => {
+                    let field = fields.get_mut(idx).and_then(Option::take);
                     let v = match field {
                         None => Value::Null,
-                        Some(text) => match pgtext::decode(text, col.ty) {
+                        Some(text) if col.ty.keeps_text() => Value::String(text.into_owned()),
+                        Some(text) => match pgtext::decode(&text, col.ty) {
                             Ok(v) => v,
                             Err(msg) => {
                                 problems.push(
                                     Problem::new(&self.object, format!("cannot read the value: {msg}"))
                                         .record(&key)
                                         .field(&col.out)
-                                        .value(text)
+                                        .value(&text)
                                         .hint(format!(
                                             "the value is migrated as text; fix it in {} if it should be a proper value",
                                             self.table
                                         )),
                                 );
-                                Value::String(text.to_string())
+                                Value::String(text.into_owned())
                             }
                         },
                     };
                     values.insert(col.out.clone(), v);
                 }
                 Role::LegacyEmail => {
-                    let v = match field.map(str::trim).filter(|s| !s.is_empty()) {
+                    let v = match fields.get(idx).and_then(|f| f.as_deref()).map(str::trim).filter(|s| !s.is_empty()) {
                         Some(e) => json!([{"email": e, "type": "Work"}]),
                         None => Value::Null,
                     };
@@ -185,9 +186,12 @@ impl RowDecoder {
 /// Splits one text-format COPY line (without its newline) into unescaped fields.
 pub fn split_copy_line(line: &[u8]) -> Result<Vec<Option<Cow<'_, str>>>, String> {
     let mut out = Vec::with_capacity(24);
-    for field in line.split(|&b| b == b'\t') {
-        out.push(pgtext::unescape_copy_field(field)?);
+    let mut start = 0;
+    for tab in memchr::memchr_iter(b'\t', line) {
+        out.push(pgtext::unescape_copy_field(&line[start..tab])?);
+        start = tab + 1;
     }
+    out.push(pgtext::unescape_copy_field(&line[start..])?);
     Ok(out)
 }
 
@@ -236,7 +240,7 @@ mod tests {
         let line = b"7\tbob@x.io\t+33 1\tHome\t\\N\t\\N";
         let fields = split_copy_line(line).unwrap();
         let mut problems = vec![];
-        let r = dec.decode(&fields, 1, &mut problems);
+        let r = dec.decode(fields, 1, &mut problems);
         assert_eq!(r.key, "7");
         assert_eq!(r.get("email_jsonb"), &json!([{"email": "bob@x.io", "type": "Work"}]));
         assert_eq!(r.get("phone_jsonb"), &json!([{"number": "+33 1", "type": "Home"}]));
