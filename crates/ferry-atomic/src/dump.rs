@@ -20,6 +20,9 @@ use crate::standard::{self, Detection, Generation};
 
 const READ_BUFFER: usize = 256 * 1024;
 
+/// Receives one COPY data line and its line number.
+type RowFn<'a> = dyn FnMut(&[u8], u64) -> Result<(), AtomicError> + 'a;
+
 /// What the scanner should do with the rows of a `COPY … FROM stdin` block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CopyMode {
@@ -95,7 +98,7 @@ impl<R: BufRead> Scanner<R> {
     fn run(
         &mut self,
         on_stmt: &mut dyn FnMut(Stmt<'_>, &Path) -> Result<CopyMode, AtomicError>,
-        on_row: &mut dyn FnMut(&[u8], u64) -> Result<(), AtomicError>,
+        on_row: &mut RowFn<'_>,
     ) -> Result<(), AtomicError> {
         while self.read_line()? {
             if self.line == 1 {
@@ -144,7 +147,7 @@ impl<R: BufRead> Scanner<R> {
         &mut self,
         raw: &[u8],
         on_stmt: &mut dyn FnMut(Stmt<'_>, &Path) -> Result<CopyMode, AtomicError>,
-        on_row: &mut dyn FnMut(&[u8], u64) -> Result<(), AtomicError>,
+        on_row: &mut RowFn<'_>,
     ) -> Result<(), AtomicError> {
         let line = match std::str::from_utf8(raw) {
             Ok(l) => l,
@@ -296,7 +299,7 @@ impl<R: BufRead> Scanner<R> {
         stmt: &str,
         stmt_line: u64,
         mode: CopyMode,
-        on_row: &mut dyn FnMut(&[u8], u64) -> Result<(), AtomicError>,
+        on_row: &mut RowFn<'_>,
     ) -> Result<(), AtomicError> {
         if mode == CopyMode::Skip {
             return self.skip_copy(stmt, stmt_line);

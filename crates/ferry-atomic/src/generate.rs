@@ -506,7 +506,7 @@ impl TableGen {
             if k > 0 {
                 s.push(' ');
             }
-            let w: &str = *self.pick(&WORDS[..]);
+            let w = self.pick::<&str>(&WORDS[..]);
             s.push_str(w);
         }
         s
@@ -525,7 +525,7 @@ impl TableGen {
             return s;
         }
         let mut s = String::new();
-        if i % 11 == 0 {
+        if i.is_multiple_of(11) {
             s.push_str("**Call recap**\n\n- pricing\n- next steps\t(tab)\n\nPath: C:\\Users\\crm\\notes.txt ");
         }
         let paragraphs = self.rng.random_range(1..4);
@@ -612,7 +612,7 @@ impl TableGen {
                 (Kind::Sales, "administrator") => Val::Bool(i <= 2),
                 (Kind::Sales, "user_id") => t(self.uuid(i)),
                 (Kind::Sales, "avatar") => {
-                    if i % 2 == 0 {
+                    if i.is_multiple_of(2) {
                         Val::Null
                     } else {
                         js(json!({"src": "data:image/png;base64,iVBORw0KGgo=", "title": "avatar"}))
@@ -629,24 +629,24 @@ impl TableGen {
                 (Kind::Companies, "name") => t(format!(
                     "{} {}",
                     COMPANY[i as usize % COMPANY.len()],
-                    if i % 5 == 0 { "Holdings" } else { "Inc." }
+                    if i.is_multiple_of(5) { "Holdings" } else { "Inc." }
                 )),
                 (Kind::Companies, "sector") => {
-                    if i % 9 == 0 {
+                    if i.is_multiple_of(9) {
                         Val::Null
                     } else {
                         self.enum_value(&SECTORS)
                     }
                 }
                 (Kind::Companies, "size") => {
-                    if i % 7 == 0 {
+                    if i.is_multiple_of(7) {
                         Val::Null
                     } else {
                         Val::Int(*self.pick(&[1, 10, 50, 250, 500]))
                     }
                 }
                 (Kind::Companies, "linkedin_url") => {
-                    if i % 3 == 0 {
+                    if i.is_multiple_of(3) {
                         t(format!("https://www.linkedin.com/company/c{i}"))
                     } else {
                         Val::Null
@@ -659,7 +659,7 @@ impl TableGen {
                     _ => t(format!("https://company{i}.example.com")),
                 },
                 (Kind::Companies, "phone_number") => {
-                    if i % 4 == 0 {
+                    if i.is_multiple_of(4) {
                         Val::Null
                     } else {
                         t(format!("+1 (555) 01{:02}", i % 100))
@@ -671,7 +671,7 @@ impl TableGen {
                     t(*self.pick(&["Paris", "New York", "Tel Aviv", "東京", "São Paulo", "Zürich"]))
                 }
                 (Kind::Companies, "state_abbr" | "stateAbbr") => {
-                    if i % 2 == 0 {
+                    if i.is_multiple_of(2) {
                         t("NY")
                     } else {
                         Val::Null
@@ -698,7 +698,7 @@ impl TableGen {
                     _ => Val::Null,
                 },
                 (Kind::Companies, "industry_code") => {
-                    if i % 3 == 0 {
+                    if i.is_multiple_of(3) {
                         Val::Null
                     } else {
                         t(format!("NAICS-{}", 5_000 + i % 500))
@@ -708,21 +708,21 @@ impl TableGen {
 
                 (Kind::Contacts, "id") => Val::Int(id),
                 (Kind::Contacts, "first_name") => {
-                    if i % 41 == 0 {
+                    if i.is_multiple_of(41) {
                         Val::Null
                     } else {
                         t(first.clone())
                     }
                 }
                 (Kind::Contacts, "last_name") => {
-                    if i % 43 == 0 {
+                    if i.is_multiple_of(43) {
                         Val::Null
                     } else {
                         t(last.clone())
                     }
                 }
                 (Kind::Contacts, "gender") => {
-                    if i % 6 == 0 {
+                    if i.is_multiple_of(6) {
                         Val::Null
                     } else {
                         t(*self.pick(&["male", "female", "nonbinary"]))
@@ -750,35 +750,35 @@ impl TableGen {
                     ),
                 },
                 (Kind::Contacts, "phone_1_number") => {
-                    if i % 4 == 0 {
+                    if i.is_multiple_of(4) {
                         Val::Null
                     } else {
                         t(format!("(555) 010-{:04}", i % 10_000))
                     }
                 }
                 (Kind::Contacts, "phone_1_type") => {
-                    if i % 4 == 0 {
+                    if i.is_multiple_of(4) {
                         Val::Null
                     } else {
                         t("Work")
                     }
                 }
                 (Kind::Contacts, "phone_2_number") => {
-                    if i % 3 == 0 {
+                    if i.is_multiple_of(3) {
                         t("ext. 12")
                     } else {
                         Val::Null
                     }
                 }
                 (Kind::Contacts, "phone_2_type") => {
-                    if i % 3 == 0 {
+                    if i.is_multiple_of(3) {
                         t("Other")
                     } else {
                         Val::Null
                     }
                 }
                 (Kind::Contacts, "background") => {
-                    if i % 5 == 0 {
+                    if i.is_multiple_of(5) {
                         Val::Null
                     } else {
                         t(self.sentence(20))
@@ -793,10 +793,10 @@ impl TableGen {
                 (Kind::Contacts, "first_seen") => t(created.clone()),
                 (Kind::Contacts, "last_seen") => t(timestamp(created_secs + self.rng.random_range(0..10_000_000), 0)),
                 (Kind::Contacts, "has_newsletter") => {
-                    if i % 10 == 0 {
+                    if i.is_multiple_of(10) {
                         Val::Null
                     } else {
-                        Val::Bool(i % 3 == 0)
+                        Val::Bool(i.is_multiple_of(3))
                     }
                 }
                 (Kind::Contacts, "status") => self.enum_value(&NOTE_STATUSES),
@@ -808,7 +808,7 @@ impl TableGen {
                     _ => t(array_literal([Some((1 + i % s.tags).to_string())])),
                 },
                 (Kind::Contacts, "company_id") => {
-                    if i % 13 == 0 {
+                    if i.is_multiple_of(13) {
                         Val::Null
                     } else {
                         Val::Int(1 + (i % s.companies) as i64)
@@ -816,29 +816,29 @@ impl TableGen {
                 }
                 (Kind::Contacts, "sales_id") => Val::Int(1 + (i % s.sales) as i64),
                 (Kind::Contacts, "linkedin_url") => {
-                    if i % 4 == 0 {
+                    if i.is_multiple_of(4) {
                         t(format!("https://www.linkedin.com/in/p{i}"))
                     } else {
                         Val::Null
                     }
                 }
                 (Kind::Contacts, "birthday") => {
-                    if i % 3 == 0 {
+                    if i.is_multiple_of(3) {
                         Val::Null
                     } else {
                         t(date(BASE_TS - 600_000_000 - (i as i64 * 86_400) % 900_000_000))
                     }
                 }
                 (Kind::Contacts, "lead_score") => {
-                    if i % 4 == 0 {
+                    if i.is_multiple_of(4) {
                         Val::Null
                     } else {
                         Val::Int((i % 101) as i64)
                     }
                 }
-                (Kind::Contacts, "vip") => Val::Bool(i % 17 == 0),
+                (Kind::Contacts, "vip") => Val::Bool(i.is_multiple_of(17)),
                 (Kind::Contacts, "preferences") => {
-                    if i % 2 == 0 {
+                    if i.is_multiple_of(2) {
                         Val::Null
                     } else {
                         js(json!({"newsletter": "weekly", "channels": ["email", "sms"], "score": 4.5}))
@@ -850,7 +850,7 @@ impl TableGen {
                     _ => t(array_literal([Some("ski ⛷")])),
                 },
                 (Kind::Contacts, "nickname") => {
-                    if i % 5 == 0 {
+                    if i.is_multiple_of(5) {
                         t(format!("{first} 😎"))
                     } else {
                         Val::Null
@@ -863,7 +863,7 @@ impl TableGen {
                 (Kind::Deals, "contact_ids") => {
                     let a = 1 + (i * 7) % s.contacts;
                     let b = 1 + (i * 13) % s.contacts;
-                    if i % 5 == 0 {
+                    if i.is_multiple_of(5) {
                         t(array_literal([Some(a.to_string()), Some((s.contacts + 1_000 + i).to_string())])) // dangling
                     } else {
                         t(array_literal([Some(a.to_string()), Some(b.to_string())]))
@@ -876,14 +876,14 @@ impl TableGen {
                 (Kind::Deals, "created_at") => t(created.clone()),
                 (Kind::Deals, "updated_at") => t(created.clone()),
                 (Kind::Deals, "archived_at") => {
-                    if i % 10 == 0 {
+                    if i.is_multiple_of(10) {
                         t(timestamp(created_secs + 5_000_000, 0))
                     } else {
                         Val::Null
                     }
                 }
                 (Kind::Deals, "expected_closing_date") => {
-                    if i % 6 == 0 {
+                    if i.is_multiple_of(6) {
                         Val::Null
                     } else if self.generation >= Generation::Configuration2026 {
                         t(date(created_secs + 15_000_000))
@@ -894,14 +894,14 @@ impl TableGen {
                 (Kind::Deals, "sales_id") => Val::Int(1 + (i % s.sales) as i64),
                 (Kind::Deals, "index") => Val::Int((i % 50) as i64),
                 (Kind::Deals, "priority") => {
-                    if i % 4 == 0 {
+                    if i.is_multiple_of(4) {
                         Val::Null
                     } else {
                         t(*self.pick(&["low", "medium", "high", "urgent"]))
                     }
                 }
                 (Kind::Deals, "probability") => {
-                    if i % 3 == 0 {
+                    if i.is_multiple_of(3) {
                         Val::Null
                     } else {
                         t(format!("{}.{:02}", i % 100, i % 7 * 5))
@@ -912,7 +912,7 @@ impl TableGen {
                 (Kind::ContactNotes, "contact_id") => Val::Int(1 + ((i * 31) % s.contacts) as i64),
                 (Kind::DealNotes, "deal_id") => Val::Int(1 + ((i * 17) % s.deals) as i64),
                 (Kind::DealNotes, "type") => {
-                    if i % 3 == 0 {
+                    if i.is_multiple_of(3) {
                         t("Email")
                     } else {
                         Val::Null
@@ -921,7 +921,7 @@ impl TableGen {
                 (Kind::ContactNotes | Kind::DealNotes, "text") => t(self.note_text()),
                 (Kind::ContactNotes | Kind::DealNotes, "date") => t(created.clone()),
                 (Kind::ContactNotes | Kind::DealNotes, "sales_id") => {
-                    if i % 19 == 0 {
+                    if i.is_multiple_of(19) {
                         Val::Null
                     } else {
                         Val::Int(1 + (i % s.sales) as i64)
@@ -943,21 +943,21 @@ impl TableGen {
                 (Kind::Tasks, "type") => self.enum_value(&TASK_TYPES),
                 (Kind::Tasks, "text") => t(self.sentence(8)),
                 (Kind::Tasks, "due_date") => {
-                    if i % 7 == 0 && self.generation >= Generation::SnakeCase2026 {
+                    if i.is_multiple_of(7) && self.generation >= Generation::SnakeCase2026 {
                         Val::Null
                     } else {
                         t(timestamp(created_secs + 864_000, 0))
                     }
                 }
                 (Kind::Tasks, "done_date") => {
-                    if i % 3 == 0 {
+                    if i.is_multiple_of(3) {
                         t(timestamp(created_secs + 100_000, 0))
                     } else {
                         Val::Null
                     }
                 }
                 (Kind::Tasks, "sales_id") => {
-                    if i % 29 == 0 {
+                    if i.is_multiple_of(29) {
                         Val::Int(999)
                     } else {
                         Val::Int(1 + (i % s.sales) as i64)
@@ -992,7 +992,7 @@ impl TableGen {
                 (Kind::Projects, "name") => t(format!("Project {}", self.sentence(2))),
                 (Kind::Projects, "company_id") => Val::Int(1 + (i % s.companies) as i64),
                 (Kind::Projects, "deal_id") => {
-                    if i % 2 == 0 {
+                    if i.is_multiple_of(2) {
                         Val::Null
                     } else {
                         Val::Int(1 + (i % s.deals) as i64)
@@ -1041,7 +1041,7 @@ fn contact_email(i: u64, first: &str) -> Option<(String, Option<String>)> {
         5 => Some((format!(" {local}@example.com "), None)),
         _ => Some((
             format!("{local}@company{}.example.com", i % 97),
-            if i % 3 == 0 { Some(format!("{local}@gmail.com")) } else { None },
+            if i.is_multiple_of(3) { Some(format!("{local}@gmail.com")) } else { None },
         )),
     }
 }

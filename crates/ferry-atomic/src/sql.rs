@@ -239,8 +239,7 @@ pub fn split_commas(toks: &[Spanned], from: usize, to: usize) -> Vec<(usize, usi
     let mut parts = Vec::new();
     let mut depth = 0i32;
     let mut start = from;
-    for k in from..to {
-        let t = &toks[k];
+    for (k, t) in toks.iter().enumerate().take(to).skip(from) {
         if t.is_punct("(") || t.is_punct("[") {
             depth += 1;
         } else if t.is_punct(")") || t.is_punct("]") {
