@@ -209,6 +209,24 @@ pub struct Page<'a> {
     pub cursors: Vec<String>,
 }
 
+/// A page from rows already cut to the page (`State::page_by_id`), with cursors in `order`.
+pub fn page_of<'a>(
+    rows: Vec<&'a Map<String, Value>>,
+    order: &Ordering_,
+    has_next_page: bool,
+    total_count: usize,
+) -> Page<'a> {
+    let cursors: Vec<String> = rows.iter().map(|r| order.cursor(r)).collect();
+    Page {
+        start_cursor: cursors.first().cloned(),
+        end_cursor: cursors.last().cloned(),
+        rows,
+        has_next_page,
+        total_count,
+        cursors,
+    }
+}
+
 /// Takes one page from `rows` (already filtered; sorted by `order` when `sorted`).
 pub fn paginate<'a>(
     mut rows: Vec<&'a Map<String, Value>>,

@@ -4,7 +4,7 @@ use serde_json::{Map, Value, json};
 
 use crate::error::ApiError;
 use crate::filter::{Filter, parse_rest_filter};
-use crate::query::{Cursor, Ordering_, paginate, parse_direction};
+use crate::query::{Cursor, Ordering_, page_of, paginate, parse_direction};
 use crate::render::render;
 use crate::schema::{ObjectMeta, pascal};
 use crate::server::{Reply, Req, Shared};
@@ -228,8 +228,18 @@ fn list(shared: &Shared, state: &State, obj: &ObjectMeta, req: &Req) -> Result<R
             return Err(ApiError::bad_request("Cannot use both starting_after and ending_before"));
         }
     };
-    let rows = state.select(obj, filter.as_ref(), false);
-    let page = paginate(rows, &order, order.is_id_only(), &cursor, limit)?;
+    let page = match (&filter, &cursor) {
+        // Plain paging in id order (what a full export does): O(page), not a scan of the table.
+        (None, Cursor::None | Cursor::After(_)) if order.is_id_only() => {
+            let after = match &cursor {
+                Cursor::After(c) => order.decode_cursor(c)?.first().and_then(Value::as_str).map(str::to_lowercase),
+                _ => None,
+            };
+            let (rows, more, total) = state.page_by_id(obj, after.as_deref(), limit);
+            page_of(rows, &order, more, total)
+        }
+        _ => paginate(state.select(obj, filter.as_ref(), false), &order, order.is_id_only(), &cursor, limit)?,
+    };
     let records: Vec<Value> = page.rows.iter().map(|r| render(state, &shared.base_url, obj, r, depth)).collect();
     Ok(Reply::json(
         200,

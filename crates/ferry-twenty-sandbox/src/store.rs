@@ -22,6 +22,14 @@ pub struct Table {
     pub rows: BTreeMap<String, Row>,
     /// Unique index: "field" or "field.sub" → value → id.
     unique: HashMap<String, HashMap<String, String>>,
+    /// How many rows are soft-deleted (lets lists skip the check when none is).
+    deleted: usize,
+    /// Smallest position among live rows, when known.
+    min_position: Option<f64>,
+}
+
+fn is_deleted(row: &Row) -> bool {
+    row.get("deletedAt").is_some_and(|v| !v.is_null())
 }
 
 /// A stored file.
@@ -125,6 +133,22 @@ impl Table {
             }
         }
         self.unique = unique;
+        self.deleted = self.rows.values().filter(|r| is_deleted(r)).count();
+        self.min_position = None;
+    }
+
+    /// Smallest position among live rows (cached).
+    fn min_live_position(&mut self) -> Option<f64> {
+        if self.min_position.is_none() {
+            let min = self
+                .rows
+                .values()
+                .filter(|r| !is_deleted(r))
+                .filter_map(|r| r.get("position").and_then(Value::as_f64))
+                .fold(f64::INFINITY, f64::min);
+            self.min_position = min.is_finite().then_some(min);
+        }
+        self.min_position
     }
 
     fn index_row(&mut self, obj: &ObjectMeta, id: &str, row: &Row, add: bool) {
@@ -160,15 +184,35 @@ impl Table {
         let Some(id) = row.get("id").and_then(Value::as_str).map(str::to_string) else { return };
         if let Some(old) = self.rows.remove(&id) {
             self.index_row(obj, &id, &old, false);
+            if is_deleted(&old) {
+                self.deleted -= 1;
+            }
+            self.forget_position(&old);
         }
         self.index_row(obj, &id, &row, true);
+        if is_deleted(&row) {
+            self.deleted += 1;
+        } else if let (Some(min), Some(p)) = (self.min_position, row.get("position").and_then(Value::as_f64)) {
+            self.min_position = Some(min.min(p));
+        }
         self.rows.insert(id, row);
+    }
+
+    /// A live row at the smallest position leaves: the cached minimum must be recomputed.
+    fn forget_position(&mut self, old: &Row) {
+        if !is_deleted(old) && old.get("position").and_then(Value::as_f64) == self.min_position {
+            self.min_position = None;
+        }
     }
 
     /// Removes a row.
     pub fn remove(&mut self, obj: &ObjectMeta, id: &str) -> Option<Row> {
         let old = self.rows.remove(id)?;
         self.index_row(obj, id, &old, false);
+        if is_deleted(&old) {
+            self.deleted -= 1;
+        }
+        self.forget_position(&old);
         Some(old)
     }
 }
@@ -359,15 +403,12 @@ impl State {
         Ok(())
     }
 
-    fn next_positions(&self, obj: &ObjectMeta) -> f64 {
-        let Some(t) = self.tables.get(&obj.name_singular) else { return 0.0 };
-        let min = t
-            .rows
-            .values()
-            .filter(|r| r.get("deletedAt").is_none_or(Value::is_null))
-            .filter_map(|r| r.get("position").and_then(Value::as_f64))
-            .fold(f64::INFINITY, f64::min);
-        if min.is_finite() { min - 1.0 } else { 0.0 }
+    /// The position of the next new record: one less than the smallest live position (0 for the first).
+    fn next_positions(&mut self, obj: &ObjectMeta) -> f64 {
+        match self.table_mut(&obj.name_singular).min_live_position() {
+            Some(min) => min - 1.0,
+            None => 0.0,
+        }
     }
 
     /// Creates (or upserts) records: all validated first, nothing written on error.
@@ -607,12 +648,34 @@ impl State {
     /// Rows matching a filter (soft-deleted only when the filter names deletedAt or `with_deleted`).
     pub fn select<'a>(&'a self, obj: &ObjectMeta, filter: Option<&Filter>, with_deleted: bool) -> Vec<&'a Row> {
         let Some(t) = self.tables.get(&obj.name_singular) else { return Vec::new() };
-        let include_deleted = with_deleted || filter.is_some_and(Filter::mentions_deleted_at);
+        let include_deleted = with_deleted || filter.is_some_and(Filter::mentions_deleted_at) || t.deleted == 0;
         t.rows
             .values()
-            .filter(|r| include_deleted || r.get("deletedAt").is_none_or(Value::is_null))
+            .filter(|r| include_deleted || !is_deleted(r))
             .filter(|r| filter.is_none_or(|f| f.matches(r)))
             .collect()
+    }
+
+    /// One page of live rows in id order after `after` (no filter): O(page) instead of a scan.
+    /// Returns the rows, whether more follow, and the number of live rows.
+    pub fn page_by_id<'a>(
+        &'a self,
+        obj: &ObjectMeta,
+        after: Option<&str>,
+        limit: usize,
+    ) -> (Vec<&'a Row>, bool, usize) {
+        use std::ops::Bound;
+        let Some(t) = self.tables.get(&obj.name_singular) else { return (Vec::new(), false, 0) };
+        let live = t.rows.len() - t.deleted;
+        let check = t.deleted > 0;
+        let iter: Box<dyn Iterator<Item = &Row>> = match after {
+            Some(id) => Box::new(t.rows.range::<str, _>((Bound::Excluded(id), Bound::Unbounded)).map(|(_, r)| r)),
+            None => Box::new(t.rows.values()),
+        };
+        let mut rows: Vec<&Row> = iter.filter(|r| !check || !is_deleted(r)).take(limit + 1).collect();
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        (rows, more, live)
     }
 
     /// Updates every live row matching a filter.
@@ -631,16 +694,12 @@ impl State {
         let obj = self.object(obj_name)?;
         let now = now_iso();
         let table = self.table_mut(&obj.name_singular);
-        let row = table
-            .rows
-            .get_mut(id)
-            .filter(|r| r.get("deletedAt").is_none_or(Value::is_null))
-            .ok_or_else(ApiError::record_not_found)?;
+        let mut row = table.rows.get(id).filter(|r| !is_deleted(r)).cloned().ok_or_else(ApiError::record_not_found)?;
         row.insert("deletedAt".into(), json!(now));
         row.insert("updatedAt".into(), json!(now));
-        let out = row.clone();
+        table.put(&obj, row.clone());
         self.pending.push(Change::Row(obj.name_singular.clone(), id.to_string()));
-        Ok(out)
+        Ok(row)
     }
 
     /// Restores soft-deleted rows.
@@ -650,10 +709,11 @@ impl State {
         let mut out = Vec::new();
         for id in ids {
             let table = self.table_mut(&obj.name_singular);
-            if let Some(row) = table.rows.get_mut(id) {
+            if let Some(mut row) = table.rows.get(id).cloned() {
                 row.insert("deletedAt".into(), Value::Null);
                 row.insert("updatedAt".into(), json!(now));
-                out.push(row.clone());
+                table.put(&obj, row.clone());
+                out.push(row);
                 self.pending.push(Change::Row(obj.name_singular.clone(), id.clone()));
             }
         }
