@@ -154,6 +154,18 @@ fn protocol(op: &str, object: &str, what: &str) -> TwentyError {
     TwentyError::new(ErrorKind::Protocol, op, format!("unexpected answer: {what}")).with_object(object)
 }
 
+/// Whether `record` sets a unique field of `meta` (for composites, the sub-field the constraint is on).
+fn has_unique_value(meta: &ObjectMeta, record: &Record) -> bool {
+    meta.unique_fields().any(|f| {
+        let Some(v) = record.get(&f.name) else { return false };
+        let v = match f.field_type.composite().and_then(|c| c.unique_subfield()) {
+            Some(sub) => v.get(sub).unwrap_or(&Value::Null),
+            None => v,
+        };
+        !(v.is_null() || v.as_str().is_some_and(str::is_empty))
+    })
+}
+
 fn value_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -381,7 +393,8 @@ impl TwentyClient {
 
     /// Creates (or upserts) `records` exactly once, in batches of the server's cap.
     ///
-    /// - Every record gets a client id (a random UUID where the caller gave none), so a write can be recognised.
+    /// - Every record gets a client id (a random UUID where the caller gave none), so a write can be recognised —
+    ///   except, in upsert mode, a record that sets a unique value (domain, e-mail…): it is matched by that value.
     /// - When a batch's answer is lost (timeout, dropped connection, 5xx after sending), the client looks up which
     ///   ids exist and re-sends only the missing records (an upsert batch is simply re-sent: it is idempotent).
     /// - A duplicate error triggers the same look-up: records already present are reported as
@@ -415,6 +428,12 @@ impl TwentyClient {
                 continue;
             };
             let id = match obj.get("id") {
+                // An upsert that can match on a unique value keeps no id: a re-send matches the same record again,
+                // and an existing record is never asked to take a new id.
+                None | Some(Value::Null) if mode == WriteMode::Upsert && has_unique_value(&meta, &obj) => {
+                    obj.remove("id");
+                    Uuid::nil()
+                }
                 None | Some(Value::Null) => {
                     let id = Uuid::new_v4();
                     obj.insert("id".into(), Value::String(id.to_string()));
