@@ -14,7 +14,7 @@ use ferry_core::{Problem, Record};
 use crate::automation::{self, AutomationItem, AutomationKind};
 use crate::error::AtomicError;
 use crate::model::{Catalog, Column, EnumType, ForeignKey, Table, is_system_schema};
-use crate::rows::{RowDecoder, split_copy_line};
+use crate::rows::{Decoded, RowDecoder, decode_batch, split_copy_line};
 use crate::sql::{self, Spanned, Tok};
 use crate::standard::{self, Detection, Generation};
 
@@ -1149,124 +1149,197 @@ pub(crate) fn read_records(
     on_problem: &mut dyn FnMut(Problem) -> Result<(), AtomicError>,
 ) -> Result<(), AtomicError> {
     let reader = open(path)?;
-    let mut scanner = Scanner::new(reader, path);
-    let wanted = |schema: &str, name: &str| match &filter {
-        TableFilter::All => SchemaBuilder::wanted_table(schema, name),
-        TableFilter::Only(list) => list.iter().any(|q| *q == format!("{schema}.{name}")),
-    };
-    struct Current {
-        decoder: RowDecoder,
-        ordinal: u64,
-    }
-    let current: std::cell::RefCell<Option<Current>> = std::cell::RefCell::new(None);
-    let sinks = std::cell::RefCell::new((on_record, on_problem));
     let path_s = path.display().to_string();
-    let mut on_stmt = |s: Stmt<'_>, p: &Path| -> Result<CopyMode, AtomicError> {
-        let t = s.text.trim_start();
-        let head = t.get(..6).unwrap_or("").to_ascii_lowercase();
-        if head.starts_with("copy ") {
-            let toks = sql::lex(s.text).map_err(|e| AtomicError::Dump {
-                path: p.to_path_buf(),
-                line: s.line,
-                table: None,
-                message: e,
-                hint: "the dump is damaged".into(),
-            })?;
-            if let Some((schema, name, cols)) = parse_copy(&toks)
-                && wanted(&schema, &name)
-                && let Some(table) = catalog.table(&schema, &name)
-            {
-                let decoder = RowDecoder::new(table, cols.as_deref(), Some(detection));
-                *current.borrow_mut() = Some(Current { decoder, ordinal: 0 });
-                return Ok(CopyMode::Read);
-            }
-            *current.borrow_mut() = None;
-            return Ok(CopyMode::Skip);
-        }
-        if head == "insert" {
-            let toks = sql::lex(s.text).map_err(|e| AtomicError::Dump {
-                path: p.to_path_buf(),
-                line: s.line,
-                table: None,
-                message: e,
-                hint: "the dump is damaged".into(),
-            })?;
-            let ins = match parse_insert(s.text, &toks) {
-                Ok(i) => i,
-                Err(e) => {
-                    let (_, on_problem) = &mut *sinks.borrow_mut();
-                    on_problem(
-                        Problem::new("dump", format!("{path_s}:{}: INSERT not understood: {e}", s.line))
-                            .hint("rows of this statement are not migrated; re-create the dump with pg_dump"),
-                    )?;
-                    return Ok(CopyMode::Skip);
+    // COPY rows are decoded on a second thread in batches of whole lines while this thread reads the file;
+    // results are delivered in order, and the pipeline is drained at every statement so INSERT rows and problems
+    // keep their place. At most MAX_IN_FLIGHT batches are pending.
+    let (job_tx, job_rx) = std::sync::mpsc::channel::<Job>();
+    let (out_tx, out_rx) = std::sync::mpsc::channel::<Vec<Decoded>>();
+    let worker_path = path_s.clone();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            for job in job_rx {
+                let items =
+                    decode_batch(&job.decoder, &job.lines, job.first_ordinal, Some((&worker_path, job.first_line)));
+                if out_tx.send(items).is_err() {
+                    break;
                 }
+            }
+        });
+        let mut scanner = Scanner::new(reader, path);
+        let pipe = std::cell::RefCell::new(Pipe {
+            job_tx: Some(job_tx),
+            out_rx,
+            in_flight: 0,
+            batch: Vec::new(),
+            first_line: 0,
+            first_ordinal: 0,
+            ordinal: 0,
+            decoder: None,
+            on_record,
+            on_problem,
+        });
+        let wanted = |schema: &str, name: &str| match &filter {
+            TableFilter::All => SchemaBuilder::wanted_table(schema, name),
+            TableFilter::Only(list) => list.iter().any(|q| *q == format!("{schema}.{name}")),
+        };
+        let mut on_stmt = |s: Stmt<'_>, p: &Path| -> Result<CopyMode, AtomicError> {
+            let mut pipe = pipe.borrow_mut();
+            pipe.drain()?;
+            pipe.decoder = None;
+            let t = s.text.trim_start();
+            let head = t.get(..6).unwrap_or("").to_ascii_lowercase();
+            let lex = |text: &str| {
+                sql::lex(text).map_err(|e| AtomicError::Dump {
+                    path: p.to_path_buf(),
+                    line: s.line,
+                    table: None,
+                    message: e,
+                    hint: "the dump is damaged".into(),
+                })
             };
-            if !wanted(&ins.schema, &ins.table) {
+            if head.starts_with("copy ") {
+                let toks = lex(s.text)?;
+                if let Some((schema, name, cols)) = parse_copy(&toks)
+                    && wanted(&schema, &name)
+                    && let Some(table) = catalog.table(&schema, &name)
+                {
+                    pipe.decoder = Some(std::sync::Arc::new(RowDecoder::new(table, cols.as_deref(), Some(detection))));
+                    pipe.ordinal = 0;
+                    return Ok(CopyMode::Read);
+                }
                 return Ok(CopyMode::Skip);
             }
-            let Some(table) = catalog.table(&ins.schema, &ins.table) else { return Ok(CopyMode::Skip) };
-            let decoder = RowDecoder::new(table, ins.columns.as_deref(), Some(detection));
-            let mut problems = Vec::new();
-            for (n, row) in ins.rows.iter().enumerate() {
-                let fields: Vec<Option<std::borrow::Cow<'_, str>>> =
-                    row.iter().map(|v| v.as_deref().map(std::borrow::Cow::Borrowed)).collect();
-                let (on_record, on_problem) = &mut *sinks.borrow_mut();
-                if fields.len() != decoder.width() {
-                    on_problem(width_problem(
-                        &decoder,
-                        &path_s,
-                        s.line,
-                        fields.len(),
-                        &decoder.key_of(&fields, n as u64 + 1),
-                    ))?;
-                    continue;
+            if head == "insert" {
+                let toks = lex(s.text)?;
+                let ins = match parse_insert(s.text, &toks) {
+                    Ok(i) => i,
+                    Err(e) => {
+                        (pipe.on_problem)(
+                            Problem::new("dump", format!("{path_s}:{}: INSERT not understood: {e}", s.line))
+                                .hint("rows of this statement are not migrated; re-create the dump with pg_dump"),
+                        )?;
+                        return Ok(CopyMode::Skip);
+                    }
+                };
+                if !wanted(&ins.schema, &ins.table) {
+                    return Ok(CopyMode::Skip);
                 }
-                let rec = decoder.decode(fields, n as u64 + 1, &mut problems);
-                for pr in problems.drain(..) {
-                    on_problem(pr)?;
+                let Some(table) = catalog.table(&ins.schema, &ins.table) else { return Ok(CopyMode::Skip) };
+                let decoder = RowDecoder::new(table, ins.columns.as_deref(), Some(detection));
+                let mut problems = Vec::new();
+                for (n, row) in ins.rows.iter().enumerate() {
+                    let fields: Vec<Option<std::borrow::Cow<'_, str>>> =
+                        row.iter().map(|v| v.as_deref().map(std::borrow::Cow::Borrowed)).collect();
+                    if fields.len() != decoder.width() {
+                        (pipe.on_problem)(width_problem(
+                            &decoder,
+                            &path_s,
+                            s.line,
+                            fields.len(),
+                            &decoder.key_of(&fields, n as u64 + 1),
+                        ))?;
+                        continue;
+                    }
+                    let rec = decoder.decode(fields, n as u64 + 1, &mut problems);
+                    for pr in problems.drain(..) {
+                        (pipe.on_problem)(pr)?;
+                    }
+                    (pipe.on_record)(rec)?;
                 }
-                on_record(rec)?;
             }
-            return Ok(CopyMode::Skip);
-        }
-        Ok(CopyMode::Skip)
-    };
-    let mut problems = Vec::new();
-    let mut on_row = |line: &[u8], line_no: u64| -> Result<(), AtomicError> {
-        let mut cur = current.borrow_mut();
-        let Some(cur) = cur.as_mut() else { return Ok(()) };
-        cur.ordinal += 1;
-        let (on_record, on_problem) = &mut *sinks.borrow_mut();
-        let fields = match split_copy_line(line) {
-            Ok(f) => f,
-            Err(e) => {
-                return on_problem(
-                    Problem::new(
-                        &cur.decoder.object,
-                        format!("{path_s}:{line_no}: row cannot be read ({e}); it is not migrated"),
-                    )
-                    .record(format!("#{}", cur.ordinal))
-                    .hint("repair the row in the dump or the source database"),
-                );
-            }
+            Ok(CopyMode::Skip)
         };
-        if fields.len() != cur.decoder.width() {
-            return on_problem(width_problem(
-                &cur.decoder,
-                &path_s,
-                line_no,
-                fields.len(),
-                &cur.decoder.key_of(&fields, cur.ordinal),
-            ));
+        let mut on_row =
+            |line: &[u8], line_no: u64| -> Result<(), AtomicError> { pipe.borrow_mut().push(line, line_no) };
+        let result = scanner.run(&mut on_stmt, &mut on_row).and_then(|_| pipe.borrow_mut().drain());
+        // closing the job channel ends the worker
+        pipe.borrow_mut().job_tx = None;
+        result
+    })
+}
+
+/// A batch of COPY lines for the decoding thread.
+struct Job {
+    decoder: std::sync::Arc<RowDecoder>,
+    lines: Vec<u8>,
+    first_ordinal: u64,
+    first_line: u64,
+}
+
+const BATCH_BYTES: usize = 256 * 1024;
+const MAX_IN_FLIGHT: usize = 4;
+
+struct Pipe<'a> {
+    job_tx: Option<std::sync::mpsc::Sender<Job>>,
+    out_rx: std::sync::mpsc::Receiver<Vec<Decoded>>,
+    in_flight: usize,
+    batch: Vec<u8>,
+    first_line: u64,
+    first_ordinal: u64,
+    ordinal: u64,
+    decoder: Option<std::sync::Arc<RowDecoder>>,
+    on_record: &'a mut dyn FnMut(Record) -> Result<(), AtomicError>,
+    on_problem: &'a mut dyn FnMut(Problem) -> Result<(), AtomicError>,
+}
+
+impl Pipe<'_> {
+    fn push(&mut self, line: &[u8], line_no: u64) -> Result<(), AtomicError> {
+        self.ordinal += 1;
+        if self.batch.is_empty() {
+            self.first_line = line_no;
+            self.first_ordinal = self.ordinal;
         }
-        let rec = cur.decoder.decode(fields, cur.ordinal, &mut problems);
-        for pr in problems.drain(..) {
-            on_problem(pr)?;
+        self.batch.extend_from_slice(line);
+        self.batch.push(b'\n');
+        if self.batch.len() >= BATCH_BYTES {
+            self.submit()?;
         }
-        on_record(rec)
-    };
-    scanner.run(&mut on_stmt, &mut on_row)
+        Ok(())
+    }
+
+    fn submit(&mut self) -> Result<(), AtomicError> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let Some(decoder) = self.decoder.clone() else {
+            self.batch.clear();
+            return Ok(());
+        };
+        while self.in_flight >= MAX_IN_FLIGHT {
+            self.receive_one()?;
+        }
+        let lines = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_BYTES + 64 * 1024));
+        let job = Job { decoder, lines, first_ordinal: self.first_ordinal, first_line: self.first_line };
+        match &self.job_tx {
+            Some(tx) if tx.send(job).is_ok() => {
+                self.in_flight += 1;
+                Ok(())
+            }
+            _ => Err(AtomicError::Sink("the row decoder stopped unexpectedly".into())),
+        }
+    }
+
+    fn receive_one(&mut self) -> Result<(), AtomicError> {
+        let items = self.out_rx.recv().map_err(|_| AtomicError::Sink("the row decoder stopped unexpectedly".into()))?;
+        self.in_flight -= 1;
+        for item in items {
+            match item {
+                Decoded::Record(r) => (self.on_record)(r)?,
+                Decoded::Problem(p) => (self.on_problem)(p)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Submits the pending batch and delivers everything in flight.
+    fn drain(&mut self) -> Result<(), AtomicError> {
+        self.submit()?;
+        while self.in_flight > 0 {
+            self.receive_one()?;
+        }
+        Ok(())
+    }
 }
 
 fn width_problem(decoder: &RowDecoder, path: &str, line: u64, got: usize, key: &str) -> Problem {

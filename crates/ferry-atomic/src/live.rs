@@ -11,7 +11,7 @@ use tokio_postgres::{Client, IsolationLevel, NoTls, SimpleQueryMessage, Transact
 use crate::automation::{self, AutomationItem, AutomationKind};
 use crate::error::AtomicError;
 use crate::model::{Catalog, Column, EnumType, ForeignKey, Table, is_system_schema, quote_ident};
-use crate::rows::{RowDecoder, split_copy_line};
+use crate::rows::{Decoded, RowDecoder, decode_batch};
 use crate::source::PgUrl;
 use crate::standard::Detection;
 
@@ -495,65 +495,81 @@ impl<'a> LiveSnapshot<'a> {
         let context = format!("reading table {}", table.qualified());
         let stream = self.txn.copy_out(sql.as_str()).await.map_err(|e| db_err(&self.url, &context, &e))?;
         let mut stream = std::pin::pin!(stream);
-        let mut carry: Vec<u8> = Vec::new();
-        let mut ordinal = 0u64;
-        let mut problems = Vec::new();
-        let mut handle = |line: &[u8], ordinal: u64| -> Result<(), AtomicError> {
-            let fields = match split_copy_line(line) {
-                Ok(f) => f,
-                Err(e) => {
-                    return on_problem(
-                        Problem::new(&decoder.object, format!("row cannot be read ({e}); it is not migrated"))
-                            .record(format!("#{ordinal}"))
-                            .hint("check the row's encoding in the source database"),
-                    );
+        // Rows are decoded on a blocking thread, fed with batches of whole lines, so the connection keeps
+        // streaming while rows are decoded. Results come back in order; at most MAX_IN_FLIGHT batches are pending,
+        // which bounds memory whatever the table size.
+        const BATCH_BYTES: usize = 256 * 1024;
+        const MAX_IN_FLIGHT: usize = 4;
+        let (raw_tx, raw_rx) = std::sync::mpsc::channel::<(Vec<u8>, u64)>();
+        let (out_tx, mut out_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<Decoded>>();
+        let worker_decoder = decoder.clone();
+        let worker = tokio::task::spawn_blocking(move || {
+            for (batch, first) in raw_rx {
+                if out_tx.send(decode_batch(&worker_decoder, &batch, first, None)).is_err() {
+                    break;
                 }
-            };
-            if fields.len() != decoder.width() {
-                return on_problem(
-                    Problem::new(
-                        &decoder.object,
-                        format!("row has {} values, expected {}; it is not migrated", fields.len(), decoder.width()),
-                    )
-                    .record(decoder.key_of(&fields, ordinal)),
-                );
             }
-            let rec = decoder.decode(fields, ordinal, &mut problems);
-            for p in problems.drain(..) {
-                on_problem(p)?;
-            }
-            on_record(rec)
+        });
+        let gone = || AtomicError::Database {
+            url: self.url.clone(),
+            context: context.clone(),
+            message: "the row decoder stopped unexpectedly".into(),
         };
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| db_err(&self.url, &context, &e))?;
-            let mut data: &[u8] = &chunk;
-            if !carry.is_empty() {
-                match memchr::memchr(b'\n', data) {
-                    Some(p) => {
-                        carry.extend_from_slice(&data[..p]);
-                        ordinal += 1;
-                        let line = std::mem::take(&mut carry);
-                        handle(&line, ordinal)?;
-                        data = &data[p + 1..];
-                    }
-                    None => {
-                        carry.extend_from_slice(data);
-                        continue;
-                    }
+        let mut deliver = |items: Vec<Decoded>| -> Result<(), AtomicError> {
+            for item in items {
+                match item {
+                    Decoded::Record(r) => on_record(r)?,
+                    Decoded::Problem(p) => on_problem(p)?,
                 }
             }
-            while let Some(p) = memchr::memchr(b'\n', data) {
-                ordinal += 1;
-                handle(&data[..p], ordinal)?;
-                data = &data[p + 1..];
+            Ok(())
+        };
+        let mut batch: Vec<u8> = Vec::with_capacity(BATCH_BYTES + 64 * 1024);
+        let mut next_ordinal = 1u64;
+        let mut in_flight = 0usize;
+        loop {
+            while let Ok(items) = out_rx.try_recv() {
+                in_flight -= 1;
+                deliver(items)?;
             }
-            carry.extend_from_slice(data);
+            if in_flight >= MAX_IN_FLIGHT {
+                let items = out_rx.recv().await.ok_or_else(gone)?;
+                in_flight -= 1;
+                deliver(items)?;
+                continue;
+            }
+            let Some(chunk) = stream.next().await else { break };
+            let chunk = chunk.map_err(|e| db_err(&self.url, &context, &e))?;
+            batch.extend_from_slice(&chunk);
+            if batch.len() >= BATCH_BYTES
+                && let Some(p) = memchr::memrchr(b'\n', &batch)
+            {
+                let mut full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_BYTES + 64 * 1024));
+                batch.extend_from_slice(&full[p + 1..]);
+                full.truncate(p + 1);
+                let lines = memchr::memchr_iter(b'\n', &full).count() as u64;
+                raw_tx.send((full, next_ordinal)).map_err(|_| gone())?;
+                next_ordinal += lines;
+                in_flight += 1;
+            }
         }
-        if !carry.is_empty() {
-            ordinal += 1;
-            handle(&carry, ordinal)?;
+        if !batch.is_empty() {
+            if !batch.ends_with(b"\n") {
+                batch.push(b'\n');
+            }
+            let lines = memchr::memchr_iter(b'\n', &batch).count() as u64;
+            raw_tx.send((batch, next_ordinal)).map_err(|_| gone())?;
+            next_ordinal += lines;
+            in_flight += 1;
         }
-        Ok(ordinal)
+        drop(raw_tx);
+        while in_flight > 0 {
+            let items = out_rx.recv().await.ok_or_else(gone)?;
+            in_flight -= 1;
+            deliver(items)?;
+        }
+        worker.await.map_err(|_| gone())?;
+        Ok(next_ordinal - 1)
     }
 
     /// Ends the snapshot.

@@ -183,6 +183,63 @@ impl RowDecoder {
     }
 }
 
+/// One decoded row's output, in order.
+#[derive(Debug)]
+pub(crate) enum Decoded {
+    Record(Record),
+    Problem(Problem),
+}
+
+/// Decodes a batch of whole COPY lines (each ending in `\n`) whose first row has ordinal `first`. `location`
+/// (file, first line number) puts the place of unreadable rows into their problems.
+pub(crate) fn decode_batch(
+    decoder: &RowDecoder,
+    batch: &[u8],
+    first: u64,
+    location: Option<(&str, u64)>,
+) -> Vec<Decoded> {
+    let mut out = Vec::with_capacity(256);
+    let mut problems = Vec::new();
+    let mut start = 0;
+    for (n, end) in memchr::memchr_iter(b'\n', batch).enumerate() {
+        let line = &batch[start..end];
+        start = end + 1;
+        let ordinal = first + n as u64;
+        let place = location.map(|(path, l)| format!("{path}:{}: ", l + n as u64)).unwrap_or_default();
+        let fields = match split_copy_line(line) {
+            Ok(f) => f,
+            Err(e) => {
+                out.push(Decoded::Problem(
+                    Problem::new(&decoder.object, format!("{place}row cannot be read ({e}); it is not migrated"))
+                        .record(format!("#{ordinal}"))
+                        .hint("repair the row's encoding in the source"),
+                ));
+                continue;
+            }
+        };
+        if fields.len() != decoder.width() {
+            out.push(Decoded::Problem(
+                Problem::new(
+                    &decoder.object,
+                    format!(
+                        "{place}the row has {} values but {} has {} columns; it is not migrated",
+                        fields.len(),
+                        decoder.table,
+                        decoder.width()
+                    ),
+                )
+                .record(decoder.key_of(&fields, ordinal))
+                .hint("the row is damaged; repair it in the source or take a new backup"),
+            ));
+            continue;
+        }
+        let rec = decoder.decode(fields, ordinal, &mut problems);
+        out.extend(problems.drain(..).map(Decoded::Problem));
+        out.push(Decoded::Record(rec));
+    }
+    out
+}
+
 /// Splits one text-format COPY line (without its newline) into unescaped fields.
 pub fn split_copy_line(line: &[u8]) -> Result<Vec<Option<Cow<'_, str>>>, String> {
     let mut out = Vec::with_capacity(24);
