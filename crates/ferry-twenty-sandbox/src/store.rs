@@ -185,7 +185,7 @@ impl Table {
         if let Some(old) = self.rows.remove(&id) {
             self.index_row(obj, &id, &old, false);
             if is_deleted(&old) {
-                self.deleted -= 1;
+                self.deleted = self.deleted.saturating_sub(1);
             }
             self.forget_position(&old);
         }
@@ -210,7 +210,7 @@ impl Table {
         let old = self.rows.remove(id)?;
         self.index_row(obj, id, &old, false);
         if is_deleted(&old) {
-            self.deleted -= 1;
+            self.deleted = self.deleted.saturating_sub(1);
         }
         self.forget_position(&old);
         Some(old)
