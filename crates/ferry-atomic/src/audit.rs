@@ -115,9 +115,20 @@ pub async fn audit(source: &SourceSpec) -> Result<Audit, AtomicError> {
 
 /// Audits a source, also listing the edge functions of a Supabase project folder when given.
 pub async fn audit_with(source: &SourceSpec, options: &AuditOptions) -> Result<Audit, AtomicError> {
-    let (catalog, detection, mut problems) = extract::read_catalog(source).await?;
-    let (users, user_problems) = extract::read_users(source).await?;
-    problems.extend(user_problems);
+    let (catalog, detection, problems, users) = match source {
+        SourceSpec::Dump(path) => {
+            // two passes over the file: structure, then sales and auth.users
+            let (catalog, problems) = crate::dump::read_catalog(path)?;
+            let detection = extract::detect_or_fail(&catalog, &path.display().to_string())?;
+            let (users, user_problems) = extract::dump_users(path, &catalog, &detection)?;
+            (catalog, detection, problems.into_iter().chain(user_problems).collect(), users)
+        }
+        SourceSpec::Postgres(_) => {
+            let (catalog, detection, problems) = extract::read_catalog(source).await?;
+            let (users, user_problems) = extract::read_users(source).await?;
+            (catalog, detection, problems.into_iter().chain(user_problems).collect::<Vec<_>>(), users)
+        }
+    };
     let mut audit = build_audit(&source.display_name(), &catalog, &detection, users, problems);
     if let Some(dir) = &options.supabase_project {
         audit.automation.extend(automation::edge_functions(dir)?);

@@ -213,6 +213,40 @@ pub async fn extract(
     })
 }
 
+/// The users of a dump whose catalog is already known (one data pass over `public.sales` and `auth.users`).
+pub(crate) fn dump_users(
+    path: &std::path::Path,
+    catalog: &Catalog,
+    detection: &Detection,
+) -> Result<(Vec<User>, Vec<Problem>), AtomicError> {
+    let mut sales = Vec::new();
+    let mut auth = Vec::new();
+    let mut problems = Vec::new();
+    let only = ["public.sales", "auth.users"];
+    dump::read_records(
+        path,
+        catalog,
+        detection,
+        TableFilter::Only(&only),
+        &mut |r| {
+            if r.object == "sales" {
+                sales.push(r)
+            } else {
+                auth.push(r)
+            }
+            Ok(())
+        },
+        &mut |p| {
+            problems.push(p);
+            Ok(())
+        },
+    )?;
+    let has_auth = catalog.table("auth", "users").is_some();
+    let (users, more) = join_users(&sales, if has_auth { Some(&auth) } else { None });
+    problems.extend(more);
+    Ok((users, problems))
+}
+
 /// Reads only the users (sales joined to auth.users) of a source.
 pub async fn read_users(source: &SourceSpec) -> Result<(Vec<User>, Vec<Problem>), AtomicError> {
     let mut sales = Vec::new();
@@ -250,28 +284,7 @@ pub async fn read_users(source: &SourceSpec) -> Result<(Vec<User>, Vec<Problem>)
         SourceSpec::Dump(path) => {
             let (catalog, _) = dump::read_catalog(path)?;
             let detection = detect_or_fail(&catalog, &path.display().to_string())?;
-            has_auth = catalog.table("auth", "users").is_some();
-            let only = ["public.sales", "auth.users"];
-            let cell = std::cell::RefCell::new((&mut sales, &mut auth));
-            dump::read_records(
-                path,
-                &catalog,
-                &detection,
-                TableFilter::Only(&only),
-                &mut |r| {
-                    let mut g = cell.borrow_mut();
-                    if r.object == "sales" {
-                        g.0.push(r)
-                    } else {
-                        g.1.push(r)
-                    }
-                    Ok(())
-                },
-                &mut |p| {
-                    problems.push(p);
-                    Ok(())
-                },
-            )?;
+            return dump_users(path, &catalog, &detection);
         }
     }
     let (users, more) = join_users(&sales, if has_auth { Some(&auth) } else { None });
