@@ -96,3 +96,46 @@ fn sandbox_refuses_an_unreadable_members_file_and_names_it() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent/members.json"), "the error names the file: {err}");
 }
+
+#[tokio::test]
+async fn sandbox_injects_the_faults_it_is_asked_for() {
+    let (served, _) = serve(&["--api-key", "k", "--fail-5xx", "1", "--rate-limit", "0"]);
+    let status = reqwest::Client::new()
+        .get(format!("{}/rest/companies", served.base_url))
+        .bearer_auth("k")
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert!(status.is_server_error(), "every call fails with a 5xx: got {status}");
+}
+
+#[tokio::test]
+async fn sandbox_can_behave_like_newer_servers_with_morph_target_columns() {
+    let (served, _) = serve(&["--api-key", "k", "--morph-targets"]);
+    let body: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/rest/metadata/objects", served.base_url))
+        .bearer_auth("k")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let objects = body["data"]["objects"].as_array().expect("objects");
+    let note_target = objects.iter().find(|o| o["nameSingular"] == "noteTarget").expect("noteTarget");
+    let names: Vec<&str> =
+        note_target["fields"].as_array().unwrap().iter().filter_map(|f| f["name"].as_str()).collect();
+    assert!(names.contains(&"targetCompany"), "morph target fields: {names:?}");
+    assert!(!names.contains(&"company"), "no plain company relation: {names:?}");
+}
+
+#[test]
+fn sandbox_refuses_a_fault_share_above_one() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(["sandbox", "--listen", "127.0.0.1:0", "--fail-5xx", "1.5"])
+        .output()
+        .expect("ferry binary runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not between 0 and 1"));
+}

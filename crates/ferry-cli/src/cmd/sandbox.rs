@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use ferry_twenty_sandbox::{MemberSeed, RateLimitConfig, SandboxConfig, SandboxHandle};
+use ferry_twenty_sandbox::{FaultConfig, MemberSeed, RateLimitConfig, SandboxConfig, SandboxHandle, TargetColumns};
 
 #[derive(Args, Debug)]
 pub struct SandboxArgs {
@@ -33,6 +33,36 @@ pub struct SandboxArgs {
     /// Length of the rate-limit window in seconds (Twenty's default: 60).
     #[arg(long, default_value_t = 60)]
     rate_window_secs: u64,
+    /// Behave like newer Twenty servers: note and task targets use `targetCompanyId`… instead of `companyId`….
+    #[arg(long)]
+    morph_targets: bool,
+    /// Behave like newer Twenty servers: attachments have a FILES field.
+    #[arg(long)]
+    files_field: bool,
+    /// Share (0 to 1) of API calls answered with a 5xx without doing the work — to rehearse failures.
+    #[arg(long, default_value_t = 0.0, value_parser = share)]
+    fail_5xx: f64,
+    /// Share of API calls answered with a 429 without doing the work.
+    #[arg(long, default_value_t = 0.0, value_parser = share)]
+    fail_429: f64,
+    /// Share of API calls held without an answer.
+    #[arg(long, default_value_t = 0.0, value_parser = share)]
+    fail_timeout: f64,
+    /// Share of API calls whose connection is closed without an answer.
+    #[arg(long, default_value_t = 0.0, value_parser = share)]
+    fail_drop: f64,
+    /// Share of writes committed whose answer is then lost (the connection is closed).
+    #[arg(long, default_value_t = 0.0, value_parser = share)]
+    fail_lost_answer: f64,
+    /// Seed of the fault choice (the same seed gives the same faults).
+    #[arg(long, default_value_t = 1)]
+    fault_seed: u64,
+}
+
+/// Parses a share between 0 and 1.
+fn share(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number; give a share between 0 and 1, e.g. 0.1"))?;
+    if (0.0..=1.0).contains(&v) { Ok(v) } else { Err(format!("{v} is not between 0 and 1")) }
 }
 
 pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
@@ -50,6 +80,19 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
         tokens: args.rate_limit,
         window: Duration::from_secs(args.rate_window_secs.max(1)),
     });
+
+    if args.morph_targets {
+        config.target_columns = TargetColumns::Morph;
+    }
+    config.files_field = args.files_field;
+    config.faults = FaultConfig {
+        server_error: args.fail_5xx,
+        rate_limited: args.fail_429,
+        timeout: args.fail_timeout,
+        drop_connection: args.fail_drop,
+        commit_then_lose: args.fail_lost_answer,
+        seed: args.fault_seed,
+    };
 
     let handle = SandboxHandle::start(config).await.context("cannot start the Twenty sandbox")?;
     {
