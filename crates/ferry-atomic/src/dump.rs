@@ -14,7 +14,7 @@ use ferry_core::{Problem, Record};
 use crate::automation::{self, AutomationItem, AutomationKind};
 use crate::error::AtomicError;
 use crate::model::{Catalog, Column, EnumType, ForeignKey, Table, is_system_schema};
-use crate::rows::{Decoded, RowDecoder, decode_batch, split_copy_line};
+use crate::rows::{Decoded, RowDecoder, decode_line, split_copy_line};
 use crate::sql::{self, Spanned, Tok};
 use crate::standard::{self, Detection, Generation};
 
@@ -1150,30 +1150,14 @@ pub(crate) fn read_records(
 ) -> Result<(), AtomicError> {
     let reader = open(path)?;
     let path_s = path.display().to_string();
-    // COPY rows are decoded on a second thread in batches of whole lines while this thread reads the file;
-    // results are delivered in order, and the pipeline is drained at every statement so INSERT rows and problems
-    // keep their place. At most MAX_IN_FLIGHT batches are pending.
-    let (job_tx, job_rx) = std::sync::mpsc::channel::<Job>();
-    let (out_tx, out_rx) = std::sync::mpsc::channel::<Vec<Decoded>>();
-    let worker_path = path_s.clone();
-    std::thread::scope(|scope| {
-        scope.spawn(move || {
-            for job in job_rx {
-                let items =
-                    decode_batch(&job.decoder, &job.lines, job.first_ordinal, Some((&worker_path, job.first_line)));
-                if out_tx.send(items).is_err() {
-                    break;
-                }
-            }
-        });
+    // Rows are decoded on this thread as they are read: decoding on a second thread was measured slower here
+    // (records allocated on one thread and freed on another cost more than they save).
+    {
         let mut scanner = Scanner::new(reader, path);
         let pipe = std::cell::RefCell::new(Pipe {
-            job_tx: Some(job_tx),
-            out_rx,
-            in_flight: 0,
-            batch: Vec::new(),
-            first_line: 0,
-            first_ordinal: 0,
+            path: path_s.clone(),
+            out: Vec::with_capacity(4),
+            problems: Vec::new(),
             ordinal: 0,
             decoder: None,
             on_record,
@@ -1185,7 +1169,6 @@ pub(crate) fn read_records(
         };
         let mut on_stmt = |s: Stmt<'_>, p: &Path| -> Result<CopyMode, AtomicError> {
             let mut pipe = pipe.borrow_mut();
-            pipe.drain()?;
             pipe.decoder = None;
             let t = s.text.trim_start();
             let head = t.get(..6).unwrap_or("").to_ascii_lowercase();
@@ -1252,31 +1235,15 @@ pub(crate) fn read_records(
         };
         let mut on_row =
             |line: &[u8], line_no: u64| -> Result<(), AtomicError> { pipe.borrow_mut().push(line, line_no) };
-        let result = scanner.run(&mut on_stmt, &mut on_row).and_then(|_| pipe.borrow_mut().drain());
-        // closing the job channel ends the worker
-        pipe.borrow_mut().job_tx = None;
-        result
-    })
+        scanner.run(&mut on_stmt, &mut on_row)
+    }
 }
 
-/// A batch of COPY lines for the decoding thread.
-struct Job {
-    decoder: std::sync::Arc<RowDecoder>,
-    lines: Vec<u8>,
-    first_ordinal: u64,
-    first_line: u64,
-}
-
-const BATCH_BYTES: usize = 256 * 1024;
-const MAX_IN_FLIGHT: usize = 4;
-
+/// Decodes COPY rows of the current table and hands them to the sinks.
 struct Pipe<'a> {
-    job_tx: Option<std::sync::mpsc::Sender<Job>>,
-    out_rx: std::sync::mpsc::Receiver<Vec<Decoded>>,
-    in_flight: usize,
-    batch: Vec<u8>,
-    first_line: u64,
-    first_ordinal: u64,
+    path: String,
+    out: Vec<Decoded>,
+    problems: Vec<Problem>,
     ordinal: u64,
     decoder: Option<std::sync::Arc<RowDecoder>>,
     on_record: &'a mut dyn FnMut(Record) -> Result<(), AtomicError>,
@@ -1286,57 +1253,13 @@ struct Pipe<'a> {
 impl Pipe<'_> {
     fn push(&mut self, line: &[u8], line_no: u64) -> Result<(), AtomicError> {
         self.ordinal += 1;
-        if self.batch.is_empty() {
-            self.first_line = line_no;
-            self.first_ordinal = self.ordinal;
-        }
-        self.batch.extend_from_slice(line);
-        self.batch.push(b'\n');
-        if self.batch.len() >= BATCH_BYTES {
-            self.submit()?;
-        }
-        Ok(())
-    }
-
-    fn submit(&mut self) -> Result<(), AtomicError> {
-        if self.batch.is_empty() {
-            return Ok(());
-        }
-        let Some(decoder) = self.decoder.clone() else {
-            self.batch.clear();
-            return Ok(());
-        };
-        while self.in_flight >= MAX_IN_FLIGHT {
-            self.receive_one()?;
-        }
-        let lines = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_BYTES + 64 * 1024));
-        let job = Job { decoder, lines, first_ordinal: self.first_ordinal, first_line: self.first_line };
-        match &self.job_tx {
-            Some(tx) if tx.send(job).is_ok() => {
-                self.in_flight += 1;
-                Ok(())
-            }
-            _ => Err(AtomicError::Sink("the row decoder stopped unexpectedly".into())),
-        }
-    }
-
-    fn receive_one(&mut self) -> Result<(), AtomicError> {
-        let items = self.out_rx.recv().map_err(|_| AtomicError::Sink("the row decoder stopped unexpectedly".into()))?;
-        self.in_flight -= 1;
-        for item in items {
+        let Some(decoder) = &self.decoder else { return Ok(()) };
+        decode_line(decoder, line, self.ordinal, Some((&self.path, line_no)), &mut self.out, &mut self.problems);
+        for item in self.out.drain(..) {
             match item {
                 Decoded::Record(r) => (self.on_record)(r)?,
                 Decoded::Problem(p) => (self.on_problem)(p)?,
             }
-        }
-        Ok(())
-    }
-
-    /// Submits the pending batch and delivers everything in flight.
-    fn drain(&mut self) -> Result<(), AtomicError> {
-        self.submit()?;
-        while self.in_flight > 0 {
-            self.receive_one()?;
         }
         Ok(())
     }

@@ -204,40 +204,52 @@ pub(crate) fn decode_batch(
     for (n, end) in memchr::memchr_iter(b'\n', batch).enumerate() {
         let line = &batch[start..end];
         start = end + 1;
-        let ordinal = first + n as u64;
-        let place = location.map(|(path, l)| format!("{path}:{}: ", l + n as u64)).unwrap_or_default();
-        let fields = match split_copy_line(line) {
-            Ok(f) => f,
-            Err(e) => {
-                out.push(Decoded::Problem(
-                    Problem::new(&decoder.object, format!("{place}row cannot be read ({e}); it is not migrated"))
-                        .record(format!("#{ordinal}"))
-                        .hint("repair the row's encoding in the source"),
-                ));
-                continue;
-            }
-        };
-        if fields.len() != decoder.width() {
-            out.push(Decoded::Problem(
-                Problem::new(
-                    &decoder.object,
-                    format!(
-                        "{place}the row has {} values but {} has {} columns; it is not migrated",
-                        fields.len(),
-                        decoder.table,
-                        decoder.width()
-                    ),
-                )
-                .record(decoder.key_of(&fields, ordinal))
-                .hint("the row is damaged; repair it in the source or take a new backup"),
-            ));
-            continue;
-        }
-        let rec = decoder.decode(fields, ordinal, &mut problems);
-        out.extend(problems.drain(..).map(Decoded::Problem));
-        out.push(Decoded::Record(rec));
+        decode_line(decoder, line, first + n as u64, location.map(|(p, l)| (p, l + n as u64)), &mut out, &mut problems);
     }
     out
+}
+
+/// Decodes one COPY line (without its newline) into `out`. `location` is (file, line number) for dumps.
+pub(crate) fn decode_line(
+    decoder: &RowDecoder,
+    line: &[u8],
+    ordinal: u64,
+    location: Option<(&str, u64)>,
+    out: &mut Vec<Decoded>,
+    problems: &mut Vec<Problem>,
+) {
+    let place = || location.map(|(path, l)| format!("{path}:{l}: ")).unwrap_or_default();
+    let fields = match split_copy_line(line) {
+        Ok(f) => f,
+        Err(e) => {
+            out.push(Decoded::Problem(
+                Problem::new(&decoder.object, format!("{}row cannot be read ({e}); it is not migrated", place()))
+                    .record(format!("#{ordinal}"))
+                    .hint("repair the row's encoding in the source"),
+            ));
+            return;
+        }
+    };
+    if fields.len() != decoder.width() {
+        out.push(Decoded::Problem(
+            Problem::new(
+                &decoder.object,
+                format!(
+                    "{}the row has {} values but {} has {} columns; it is not migrated",
+                    place(),
+                    fields.len(),
+                    decoder.table,
+                    decoder.width()
+                ),
+            )
+            .record(decoder.key_of(&fields, ordinal))
+            .hint("the row is damaged; repair it in the source or take a new backup"),
+        ));
+        return;
+    }
+    let rec = decoder.decode(fields, ordinal, problems);
+    out.extend(problems.drain(..).map(Decoded::Problem));
+    out.push(Decoded::Record(rec));
 }
 
 /// Splits one text-format COPY line (without its newline) into unescaped fields.
