@@ -7,3 +7,4 @@ mod audit;
 mod bad_input;
 mod dump_vs_live;
 mod generations;
+mod tls;
