@@ -72,6 +72,9 @@ pub enum AtomicError {
     #[error("generator: {0}")]
     Generator(String),
     /// The consumer of the records asked to stop.
+    /// A TypeScript configuration file that cannot be read or parsed.
+    #[error(transparent)]
+    TsConfig(#[from] crate::tsconfig::TsError),
     #[error("the record consumer stopped the read: {0}")]
     Sink(String),
 }

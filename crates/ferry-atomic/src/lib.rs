@@ -36,6 +36,7 @@ pub mod dump;
 pub mod error;
 pub mod extract;
 pub mod generate;
+pub mod inventory;
 pub mod live;
 pub mod model;
 pub mod pgtext;
