@@ -340,78 +340,82 @@ fn opts(origin: &Origin, items: &[(&str, &str)]) -> Vec<EnumOption> {
         .collect()
 }
 
+/// Atomic CRM's default company sectors (`defaultConfiguration.ts`), as (value, label).
+pub const DEFAULT_COMPANY_SECTORS: &[(&str, &str)] = &[
+    ("communication-services", "Communication Services"),
+    ("consumer-discretionary", "Consumer Discretionary"),
+    ("consumer-staples", "Consumer Staples"),
+    ("energy", "Energy"),
+    ("financials", "Financials"),
+    ("health-care", "Health Care"),
+    ("industrials", "Industrials"),
+    ("information-technology", "Information Technology"),
+    ("materials", "Materials"),
+    ("real-estate", "Real Estate"),
+    ("utilities", "Utilities"),
+];
+
+/// Atomic CRM's default deal stages (note the `in-negociation` spelling), as (value, label).
+pub const DEFAULT_DEAL_STAGES: &[(&str, &str)] = &[
+    ("opportunity", "Opportunity"),
+    ("proposal-sent", "Proposal Sent"),
+    ("in-negociation", "In Negotiation"),
+    ("won", "Won"),
+    ("lost", "Lost"),
+    ("delayed", "Delayed"),
+];
+
+/// Atomic CRM's default deal categories, as (value, label).
+pub const DEFAULT_DEAL_CATEGORIES: &[(&str, &str)] = &[
+    ("other", "Other"),
+    ("copywriting", "Copywriting"),
+    ("print-project", "Print project"),
+    ("ui-design", "UI Design"),
+    ("website-design", "Website design"),
+];
+
+/// Atomic CRM's default task types, as (value, label).
+pub const DEFAULT_TASK_TYPES: &[(&str, &str)] = &[
+    ("none", "None"),
+    ("email", "Email"),
+    ("demo", "Demo"),
+    ("lunch", "Lunch"),
+    ("meeting", "Meeting"),
+    ("follow-up", "Follow-up"),
+    ("thank-you", "Thank you"),
+    ("ship", "Ship"),
+    ("call", "Call"),
+];
+
+/// Atomic CRM's default note statuses, as (value, label, color).
+pub const DEFAULT_NOTE_STATUSES: &[(&str, &str, &str)] = &[
+    ("cold", "Cold", "#7dbde8"),
+    ("warm", "Warm", "#e8cb7d"),
+    ("hot", "Hot", "#e88b7d"),
+    ("in-contract", "In Contract", "#a4e87d"),
+];
+
+/// The contact genders hard-coded in Atomic CRM, as (value, label).
+pub const GENDERS: &[(&str, &str)] = &[("male", "He/Him"), ("female", "She/Her"), ("nonbinary", "They/Them")];
+
 fn default_options(key: EnumKey) -> Vec<EnumOption> {
     let d = Origin::Defaults;
     match key {
-        EnumKey::CompanySectors => opts(
-            &d,
-            &[
-                ("communication-services", "Communication Services"),
-                ("consumer-discretionary", "Consumer Discretionary"),
-                ("consumer-staples", "Consumer Staples"),
-                ("energy", "Energy"),
-                ("financials", "Financials"),
-                ("health-care", "Health Care"),
-                ("industrials", "Industrials"),
-                ("information-technology", "Information Technology"),
-                ("materials", "Materials"),
-                ("real-estate", "Real Estate"),
-                ("utilities", "Utilities"),
-            ],
-        ),
-        EnumKey::DealStages => opts(
-            &d,
-            &[
-                ("opportunity", "Opportunity"),
-                ("proposal-sent", "Proposal Sent"),
-                ("in-negociation", "In Negotiation"),
-                ("won", "Won"),
-                ("lost", "Lost"),
-                ("delayed", "Delayed"),
-            ],
-        ),
-        EnumKey::DealCategories => opts(
-            &d,
-            &[
-                ("other", "Other"),
-                ("copywriting", "Copywriting"),
-                ("print-project", "Print project"),
-                ("ui-design", "UI Design"),
-                ("website-design", "Website design"),
-            ],
-        ),
-        EnumKey::TaskTypes => opts(
-            &d,
-            &[
-                ("none", "None"),
-                ("email", "Email"),
-                ("demo", "Demo"),
-                ("lunch", "Lunch"),
-                ("meeting", "Meeting"),
-                ("follow-up", "Follow-up"),
-                ("thank-you", "Thank you"),
-                ("ship", "Ship"),
-                ("call", "Call"),
-            ],
-        ),
-        EnumKey::NoteStatuses => [
-            ("cold", "Cold", "#7dbde8"),
-            ("warm", "Warm", "#e8cb7d"),
-            ("hot", "Hot", "#e88b7d"),
-            ("in-contract", "In Contract", "#a4e87d"),
-        ]
-        .iter()
-        .map(|(v, l, c)| EnumOption {
-            value: (*v).into(),
-            label: (*l).into(),
-            color: Some((*c).into()),
-            origin: Origin::Defaults,
-            records: 0,
-        })
-        .collect(),
-        EnumKey::Genders => {
-            opts(&Origin::Fixed, &[("male", "He/Him"), ("female", "She/Her"), ("nonbinary", "They/Them")])
-        }
+        EnumKey::CompanySectors => opts(&d, DEFAULT_COMPANY_SECTORS),
+        EnumKey::DealStages => opts(&d, DEFAULT_DEAL_STAGES),
+        EnumKey::DealCategories => opts(&d, DEFAULT_DEAL_CATEGORIES),
+        EnumKey::TaskTypes => opts(&d, DEFAULT_TASK_TYPES),
+        EnumKey::NoteStatuses => DEFAULT_NOTE_STATUSES
+            .iter()
+            .map(|(v, l, c)| EnumOption {
+                value: (*v).into(),
+                label: (*l).into(),
+                color: Some((*c).into()),
+                origin: Origin::Defaults,
+                records: 0,
+            })
+            .collect(),
+        EnumKey::Genders => opts(&Origin::Fixed, GENDERS),
         EnumKey::Tags => Vec::new(),
     }
 }

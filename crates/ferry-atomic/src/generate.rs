@@ -18,6 +18,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
+use crate::enums::{
+    DEFAULT_COMPANY_SECTORS, DEFAULT_DEAL_CATEGORIES, DEFAULT_DEAL_STAGES, DEFAULT_NOTE_STATUSES, DEFAULT_TASK_TYPES,
+};
 use crate::error::AtomicError;
 use crate::model::quote_ident;
 use crate::pgtext::{array_literal, escape_copy_into};
@@ -262,40 +265,11 @@ const WORDS: [&str; 30] = [
     "🎉",
     "مرحبا",
 ];
-const SECTORS: [(&str, &str); 11] = [
-    ("communication-services", "Communication Services"),
-    ("consumer-discretionary", "Consumer Discretionary"),
-    ("consumer-staples", "Consumer Staples"),
-    ("energy", "Energy"),
-    ("financials", "Financials"),
-    ("health-care", "Health Care"),
-    ("industrials", "Industrials"),
-    ("information-technology", "Information Technology"),
-    ("materials", "Materials"),
-    ("real-estate", "Real Estate"),
-    ("utilities", "Utilities"),
-];
-const STAGES: [&str; 6] = ["opportunity", "proposal-sent", "in-negociation", "won", "lost", "delayed"];
-const CATEGORIES: [(&str, &str); 5] = [
-    ("other", "Other"),
-    ("copywriting", "Copywriting"),
-    ("print-project", "Print project"),
-    ("ui-design", "UI Design"),
-    ("website-design", "Website design"),
-];
-const NOTE_STATUSES: [(&str, &str); 4] =
-    [("cold", "Cold"), ("warm", "Warm"), ("hot", "Hot"), ("in-contract", "In Contract")];
-const TASK_TYPES: [(&str, &str); 9] = [
-    ("none", "None"),
-    ("email", "Email"),
-    ("demo", "Demo"),
-    ("lunch", "Lunch"),
-    ("meeting", "Meeting"),
-    ("follow-up", "Follow-up"),
-    ("thank-you", "Thank you"),
-    ("ship", "Ship"),
-    ("call", "Call"),
-];
+/// Note statuses as (value, label), from Atomic CRM's defaults.
+const NOTE_STATUSES: [(&str, &str); 4] = {
+    let d = DEFAULT_NOTE_STATUSES;
+    [(d[0].0, d[0].1), (d[1].0, d[1].1), (d[2].0, d[2].1), (d[3].0, d[3].1)]
+};
 const TAGS: [(&str, &str); 8] = [
     ("football-fan", "#eddcd2"),
     ("holiday-card", "#fff1e6"),
@@ -635,7 +609,7 @@ impl TableGen {
                     if i.is_multiple_of(9) {
                         Val::Null
                     } else {
-                        self.enum_value(&SECTORS)
+                        self.enum_value(DEFAULT_COMPANY_SECTORS)
                     }
                 }
                 (Kind::Companies, "size") => {
@@ -869,8 +843,8 @@ impl TableGen {
                         t(array_literal([Some(a.to_string()), Some(b.to_string())]))
                     }
                 }
-                (Kind::Deals, "category") => self.enum_value(&CATEGORIES),
-                (Kind::Deals, "stage") => t(*self.pick(&STAGES)),
+                (Kind::Deals, "category") => self.enum_value(DEFAULT_DEAL_CATEGORIES),
+                (Kind::Deals, "stage") => t(self.pick(DEFAULT_DEAL_STAGES).0),
                 (Kind::Deals, "description") => t(self.sentence(15)),
                 (Kind::Deals, "amount") => Val::Int(self.rng.random_range(0..1_000) * 100),
                 (Kind::Deals, "created_at") => t(created.clone()),
@@ -940,7 +914,7 @@ impl TableGen {
 
                 (Kind::Tasks, "id") => Val::Int(id),
                 (Kind::Tasks, "contact_id") => Val::Int(1 + ((i * 23) % s.contacts) as i64),
-                (Kind::Tasks, "type") => self.enum_value(&TASK_TYPES),
+                (Kind::Tasks, "type") => self.enum_value(DEFAULT_TASK_TYPES),
                 (Kind::Tasks, "text") => t(self.sentence(8)),
                 (Kind::Tasks, "due_date") => {
                     if i.is_multiple_of(7) && self.generation >= Generation::SnakeCase2026 {
