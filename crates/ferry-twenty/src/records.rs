@@ -314,17 +314,30 @@ impl TwentyClient {
         if mode == WriteMode::Upsert {
             call = call.query("upsert", "true");
         }
+        self.write_one(&meta, &op, call, &record, id).await
+    }
+
+    /// Sends a call that writes one record and returns the record the server answers; a failure is explained
+    /// with the record's fields (which field, which value).
+    async fn write_one(
+        &self,
+        meta: &ObjectMeta,
+        op: &str,
+        call: Call,
+        sent: &Value,
+        id: Option<Uuid>,
+    ) -> Result<Record, TwentyError> {
         match self.json(call).await {
             Ok(body) => {
                 Metrics::add(&self.inner.metrics.records_written, 1);
                 data_value(&body)
                     .and_then(Value::as_object)
                     .cloned()
-                    .ok_or_else(|| protocol(&op, &meta.name_singular, "no record"))
+                    .ok_or_else(|| protocol(op, &meta.name_singular, "no record"))
             }
             Err(e) => {
-                let obj = record.as_object().cloned().unwrap_or_default();
-                Err(self.explain(&meta, e, &obj, id.map(RecordRef::Id)).await)
+                let obj = sent.as_object().cloned().unwrap_or_default();
+                Err(self.explain(meta, e, &obj, id.map(RecordRef::Id)).await)
             }
         }
     }
@@ -695,19 +708,7 @@ impl TwentyClient {
         let call = Call::new(Method::PATCH, Route::Records, format!("rest/{}/{id}", meta.name_plural), op.clone())
             .object(&meta.name_singular)
             .json(patch.clone());
-        match self.json(call).await {
-            Ok(body) => {
-                Metrics::add(&self.inner.metrics.records_written, 1);
-                data_value(&body)
-                    .and_then(Value::as_object)
-                    .cloned()
-                    .ok_or_else(|| protocol(&op, &meta.name_singular, "no record"))
-            }
-            Err(e) => {
-                let obj = patch.as_object().cloned().unwrap_or_default();
-                Err(self.explain(&meta, e, &obj, Some(RecordRef::Id(id))).await)
-            }
-        }
+        self.write_one(&meta, &op, call, &patch, Some(id)).await
     }
 
     /// Deletes one record. Returns `false` when it did not exist (404), so a retried delete is not an error.
