@@ -420,6 +420,17 @@ impl<'a, 't> Extractor<'a, 't> {
         }
     }
 
+    /// Evaluates one property of an object literal into `map`, or records why it is not a literal.
+    fn eval_entry(&mut self, map: &mut Map<String, Value>, key: String, node: Node<'t>, path: &str, depth: usize) {
+        let item_path = format!("{path}.{key}");
+        match self.eval(node, &item_path, depth + 1) {
+            Ok(value) => {
+                map.insert(key, value);
+            }
+            Err(nl) => self.diag(item_path, nl),
+        }
+    }
+
     fn diag(&mut self, prop: String, nl: NotLiteral) {
         self.diags.push(TsDiagnostic {
             file: self.file.to_path_buf(),
@@ -740,23 +751,11 @@ impl<'a, 't> Extractor<'a, 't> {
                                 }
                                 _ => self.text(k).to_string(),
                             };
-                            let item_path = format!("{path}.{key}");
-                            match self.eval(v, &item_path, depth + 1) {
-                                Ok(value) => {
-                                    map.insert(key, value);
-                                }
-                                Err(nl) => self.diag(item_path, nl),
-                            }
+                            self.eval_entry(&mut map, key, v, path, depth);
                         }
                         "shorthand_property_identifier" => {
                             let key = self.text(child).to_string();
-                            let item_path = format!("{path}.{key}");
-                            match self.eval(child, &item_path, depth + 1) {
-                                Ok(value) => {
-                                    map.insert(key, value);
-                                }
-                                Err(nl) => self.diag(item_path, nl),
-                            }
+                            self.eval_entry(&mut map, key, child, path, depth);
                         }
                         "spread_element" => {
                             let Some(inner) = first_expr_child(child) else { continue };
