@@ -326,12 +326,8 @@ fn not_emulated(name: &str) -> GqlError {
 
 /// `POST /graphql`.
 pub fn core_endpoint(shared: &Shared, req: &Req) -> Reply {
-    let parsed = match parse_request(req) {
-        Ok(p) => p,
-        Err(e) => return errors_only(vec![e]),
-    };
-    let doc = match parse_doc(&parsed) {
-        Ok(d) => d,
+    let (parsed, doc) = match parse_request(req).and_then(|p| parse_doc(&p).map(|d| (p, d))) {
+        Ok(x) => x,
         Err(e) => return errors_only(vec![e]),
     };
     let (ty, set, ctx) = match prepare(&parsed, &doc) {
@@ -1038,12 +1034,8 @@ fn project_json(ctx: &Ctx<'_>, v: &Value, set: &SelectionSet) -> Value {
 
 /// `POST /metadata`.
 pub fn metadata_endpoint(shared: &Shared, req: &Req) -> Reply {
-    let parsed = match parse_request(req) {
-        Ok(p) => p,
-        Err(e) => return errors_only(vec![e]),
-    };
-    let doc = match parse_doc(&parsed) {
-        Ok(d) => d,
+    let (parsed, doc) = match parse_request(req).and_then(|p| parse_doc(&p).map(|d| (p, d))) {
+        Ok(x) => x,
         Err(e) => return errors_only(vec![e]),
     };
     let (ty, set, ctx) = match prepare(&parsed, &doc) {
