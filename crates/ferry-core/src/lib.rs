@@ -14,6 +14,7 @@ pub mod schema;
 pub mod stage;
 pub mod transform;
 pub mod verify;
+pub mod workspace;
 
 pub use journal::{Journal, JournalError, RowState};
 pub use problem::Problem;

@@ -23,6 +23,10 @@ pub struct Plan {
     pub destination: Endpoint,
     /// The journal file (relative paths are relative to the plan file).
     pub journal: PathBuf,
+    /// The source object that holds users, when relations point at users (they resolve to destination members
+    /// through `members`, never to migrated records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<UsersPlan>,
     /// Source users → destination members.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<MemberMatch>,
@@ -48,6 +52,15 @@ pub struct Endpoint {
     pub kind: String,
     /// A URL without its password, or a file path.
     pub location: String,
+}
+
+/// Where the source's users are: relations whose `target` is this object resolve to destination members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsersPlan {
+    /// The source object (e.g. `sales`).
+    pub object: String,
+    /// Its field holding the user's e-mail.
+    pub email: String,
 }
 
 /// One source user and the destination member who takes over what they own.
@@ -119,6 +132,39 @@ pub struct ObjectPlan {
     pub fields: Vec<FieldPlan>,
     #[serde(default, rename = "relation", skip_serializing_if = "Vec::is_empty")]
     pub relations: Vec<RelationPlan>,
+    /// Join records created for each loaded record (e.g. one `noteTarget` per note, pointing at its person).
+    #[serde(default, rename = "link", skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<LinkPlan>,
+    /// Source fields holding files, attached to the loaded record.
+    #[serde(default, rename = "attachment", skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentPlan>,
+}
+
+/// Join records made from one source reference field: for each key it holds (one, or each of an array), one record
+/// of `destination` whose `parent` field points at the loaded record and whose `field` points at the record `key`
+/// of source object `target`. Loaded after every object, in the journal as object `{source object}.{source}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkPlan {
+    /// The destination join object (e.g. `noteTarget`).
+    pub destination: String,
+    /// Its relation field pointing at the loaded record (e.g. `noteId`).
+    pub parent: String,
+    /// Its relation field pointing at the target (e.g. `personId`).
+    pub field: String,
+    /// The source field holding the target's key, or an array of keys.
+    pub source: String,
+    /// The source object the keys belong to.
+    pub target: String,
+    pub reason: String,
+}
+
+/// Files held by a source field (one reference or an array of them), each attached to the loaded record. In the
+/// journal as object `{source object}.{source}`, keyed `{record key}/{index}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentPlan {
+    /// The source field.
+    pub source: String,
+    pub reason: String,
 }
 
 /// How one destination field is filled.
@@ -132,7 +178,8 @@ pub struct FieldPlan {
     pub reason: String,
 }
 
-/// How one destination relation is filled from a source reference.
+/// How one destination relation is filled from a source reference. When the source field holds an array of keys,
+/// the first one is used (say in `lossy` what happens to the others, e.g. a [`LinkPlan`] keeps them all).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RelationPlan {
     /// The destination join field (e.g. `companyId`).
@@ -239,12 +286,21 @@ impl Plan {
                 }
             }
         }
+        let is_users = |t: &str| self.users.as_ref().is_some_and(|u| u.object == t);
         for o in &self.objects {
             for r in &o.relations {
-                if !seen.contains_key(r.target.as_str()) {
+                if !seen.contains_key(r.target.as_str()) && !is_users(&r.target) {
                     return Err(format!(
                         "{}.{} points at {:?}, which the plan does not load (add it or remove the relation)",
                         o.source, r.source, r.target
+                    ));
+                }
+            }
+            for l in &o.links {
+                if !seen.contains_key(l.target.as_str()) {
+                    return Err(format!(
+                        "{}.{} links to {:?}, which the plan does not load (add it or remove the link)",
+                        o.source, l.source, l.target
                     ));
                 }
             }
@@ -278,6 +334,16 @@ impl Plan {
                             o.relations.push(r.clone());
                         }
                     }
+                    for l in &new.links {
+                        if !o.links.iter().any(|x| x.destination == l.destination && x.source == l.source) {
+                            o.links.push(l.clone());
+                        }
+                    }
+                    for a in &new.attachments {
+                        if !o.attachments.iter().any(|x| x.source == a.source) {
+                            o.attachments.push(a.clone());
+                        }
+                    }
                     merged.objects.push(o);
                 }
             }
@@ -295,6 +361,9 @@ impl Plan {
         merged.create.options =
             merge_by(&self.create.options, &proposed.create.options, |f| format!("{}.{}", f.object, f.field));
         merged.journal = self.journal.clone();
+        if self.users.is_some() {
+            merged.users = self.users.clone();
+        }
         (merged, notes)
     }
 }
@@ -320,6 +389,7 @@ mod tests {
             source: Endpoint { kind: "sql".into(), location: "backup.sql".into() },
             destination: Endpoint { kind: "crm".into(), location: "http://127.0.0.1:3000".into() },
             journal: "migration.journal".into(),
+            users: Some(UsersPlan { object: "sales".into(), email: "email".into() }),
             members: vec![MemberMatch {
                 source: "jane@a.dev".into(),
                 destination: None,
@@ -355,6 +425,8 @@ mod tests {
                         reason: "same name".into(),
                     }],
                     relations: vec![],
+                    links: vec![],
+                    attachments: vec![],
                 },
                 ObjectPlan {
                     source: "contacts".into(),
@@ -384,6 +456,15 @@ mod tests {
                         required: false,
                         reason: "foreign key".into(),
                     }],
+                    links: vec![LinkPlan {
+                        destination: "noteTarget".into(),
+                        parent: "noteId".into(),
+                        field: "companyId".into(),
+                        source: "company_id".into(),
+                        target: "companies".into(),
+                        reason: "join object".into(),
+                    }],
+                    attachments: vec![AttachmentPlan { source: "files".into(), reason: "files field".into() }],
                 },
             ],
             lossy: vec![],
