@@ -35,6 +35,7 @@ pub mod automation;
 pub mod dump;
 pub mod error;
 pub mod extract;
+pub mod files;
 pub mod generate;
 pub mod inventory;
 pub mod live;
