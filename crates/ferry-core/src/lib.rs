@@ -9,6 +9,7 @@ pub mod journal;
 pub mod load;
 pub mod plan;
 pub mod problem;
+pub mod propose;
 pub mod report;
 pub mod schema;
 pub mod stage;

@@ -22,6 +22,9 @@
 //! | address | `{"street1", "street2", "city", "state", "postcode", "country"}` (strings) |
 //! | rich_text | `{"markdown": "…"}` |
 //!
+//! [`Transform::Presence`] gives a select value, [`Transform::FirstLine`] a text and [`Transform::AddressParts`] an
+//! address.
+//!
 //! A transform never drops data silently: a value it cannot carry over fully comes back with a note saying what was
 //! lost, which the caller turns into a [`crate::Problem`].
 
@@ -64,6 +67,14 @@ pub enum Transform {
     Address,
     /// Markdown text as rich text.
     RichText,
+    /// An address from source fields naming their part: `parts[i]` (one of street1, street2, city, state, postcode,
+    /// country) is the part the i-th source field fills; parts not named stay empty.
+    AddressParts { parts: Vec<String> },
+    /// One option from whether the source holds a value: `present` when it does (a completion date…), `absent`
+    /// when it is blank. The value itself is not kept: map it to another field too when it matters.
+    Presence { present: String, absent: String },
+    /// The first non-blank line of a text, without Markdown heading, list or quote markers (a title from a body).
+    FirstLine,
 }
 
 /// The result of a transform: the neutral value (`None` when there is nothing to write) and what could not be
@@ -120,6 +131,11 @@ impl Transform {
         match self {
             Transform::FullName => return Ok(full_name(inputs)),
             Transform::Address => return Ok(address(inputs)),
+            Transform::AddressParts { parts } => return address_parts(parts, inputs),
+            Transform::Presence { present, absent } => {
+                let chosen = if is_blank(first) { absent } else { present };
+                return Ok(Transformed::some(Value::String(chosen.clone())));
+            }
             _ => {}
         }
         if is_blank(first) {
@@ -148,7 +164,10 @@ impl Transform {
             Transform::Phones => Ok(list_composite(first, "number", |s| Some(s.trim().to_string()))),
             Transform::Links => Ok(list_composite(first, "url", normalise_url)),
             Transform::RichText => Ok(Transformed::some(json!({ "markdown": scalar_text(first) }))),
-            Transform::FullName | Transform::Address => unreachable!("handled above"),
+            Transform::FirstLine => Ok(first_line(&scalar_text(first))),
+            Transform::FullName | Transform::Address | Transform::AddressParts { .. } | Transform::Presence { .. } => {
+                unreachable!("handled above")
+            }
         }
     }
 }
@@ -334,6 +353,32 @@ fn address(inputs: &[&Value]) -> Transformed {
     Transformed::some(Value::Object(m))
 }
 
+fn address_parts(parts: &[String], inputs: &[&Value]) -> Result<Transformed, TransformError> {
+    let null = Value::Null;
+    let mut ordered: Vec<&Value> = vec![&null; ADDRESS_PARTS.len()];
+    for (i, part) in parts.iter().enumerate() {
+        let Some(slot) = ADDRESS_PARTS.iter().position(|p| p == part) else {
+            return Err(refuse(
+                format!("{part:?} is not a part of an address"),
+                format!("name each source field's part: one of {}", ADDRESS_PARTS.join(", ")),
+            ));
+        };
+        if let Some(v) = inputs.get(i) {
+            ordered[slot] = *v;
+        }
+    }
+    Ok(address(&ordered))
+}
+
+fn first_line(text: &str) -> Transformed {
+    let line =
+        text.lines().map(|l| l.trim().trim_start_matches(['#', '>', '-', '*', '+']).trim()).find(|l| !l.is_empty());
+    match line {
+        Some(l) => Transformed::some(Value::String(l.to_string())),
+        None => Transformed::none(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -446,6 +491,40 @@ mod tests {
         assert_eq!(v["city"], "Paris");
         assert_eq!(v["postcode"], "75001");
         assert_eq!(v["country"], "");
+    }
+
+    #[test]
+    fn address_parts_place_each_source_field_by_name() {
+        let t = Transform::AddressParts {
+            parts: vec!["street1".into(), "postcode".into(), "city".into(), "state".into(), "country".into()],
+        };
+        let v = t.apply(&[&json!("1 Main St"), &json!("94107"), &json!("SF"), &json!("CA"), &json!("US")]).unwrap();
+        let v = v.value.unwrap();
+        assert_eq!(v["street1"], "1 Main St");
+        assert_eq!(v["postcode"], "94107");
+        assert_eq!(v["state"], "CA");
+        assert_eq!(v["street2"], "");
+        assert_eq!(t.apply(&[&Value::Null, &json!(" ")]).unwrap(), Transformed::none());
+        let bad = Transform::AddressParts { parts: vec!["zip".into()] };
+        assert!(bad.apply(&[&json!("1")]).unwrap_err().message.contains("\"zip\""));
+    }
+
+    #[test]
+    fn presence_chooses_an_option_from_whether_a_value_is_there() {
+        let t = Transform::Presence { present: "DONE".into(), absent: "TODO".into() };
+        assert_eq!(one(&t, json!("2024-03-01T10:00:00Z")).unwrap().value, Some(json!("DONE")));
+        assert_eq!(one(&t, Value::Null).unwrap().value, Some(json!("TODO")));
+        assert_eq!(one(&t, json!("")).unwrap().value, Some(json!("TODO")));
+    }
+
+    #[test]
+    fn first_line_makes_a_title_from_markdown() {
+        assert_eq!(
+            one(&Transform::FirstLine, json!("\n\n## Call Ada\nabout the deal")).unwrap().value,
+            Some(json!("Call Ada"))
+        );
+        assert_eq!(one(&Transform::FirstLine, json!("- buy milk")).unwrap().value, Some(json!("buy milk")));
+        assert_eq!(one(&Transform::FirstLine, json!(" \n ")).unwrap(), Transformed::none());
     }
 
     #[test]
