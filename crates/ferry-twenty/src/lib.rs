@@ -26,6 +26,7 @@ mod metrics;
 mod records;
 mod schema;
 mod secret;
+mod workspace;
 
 pub use client::{ClientOptions, RateLimit, RetryPolicy, TwentyClient};
 pub use destination::write_error;
@@ -42,3 +43,4 @@ pub use schema::{
     SelectOption,
 };
 pub use secret::ApiKey;
+pub use workspace::field_type_for;

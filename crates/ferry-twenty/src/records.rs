@@ -755,6 +755,36 @@ impl TwentyClient {
             .collect())
     }
 
+    /// Deletes these records for good (hard delete, not to the trash), soft-deleted ones included, in batches of
+    /// the client's batch size; ids that do not exist are ignored. Returns the ids removed.
+    ///
+    /// Each batch is one `DELETE /rest/{plural}?filter=and(id[in]:[…],or(deletedAt[is]:NULL,deletedAt[is]:NOT_NULL))`:
+    /// a filter that names `deletedAt` makes the server see trashed rows too (exchange 65), so a record someone
+    /// moved to the trash is removed as well instead of blocking its id.
+    pub async fn destroy_ids(&self, object: &str, ids: &[Uuid]) -> Result<Vec<Uuid>, TwentyError> {
+        let meta = self.object_meta(object, "delete by id")?;
+        let mut removed = Vec::with_capacity(ids.len());
+        for part in ids.chunks(self.batch_cap().clamp(1, 200)) {
+            let filter = Filter::and([
+                Filter::ids(part),
+                Filter::or([Filter::is_null("deletedAt"), Filter::not_null("deletedAt")]),
+            ]);
+            let op = format!("delete {} {} by id", part.len(), meta.name_plural);
+            let call = Call::new(Method::DELETE, Route::Records, format!("rest/{}", meta.name_plural), op.clone())
+                .object(&meta.name_singular)
+                .query("filter", filter.as_str());
+            let body = self.json(call).await?;
+            removed.extend(
+                data_value(&body)
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| protocol(&op, &meta.name_singular, "no data array"))?
+                    .iter()
+                    .filter_map(|r| r.as_object().and_then(record_id)),
+            );
+        }
+        Ok(removed)
+    }
+
     /// Restores the soft-deleted records matching `filter` (`PATCH /rest/restore/{plural}?filter=`; the
     /// by-id route is broken on the recorded server, exchange 68).
     pub async fn restore_by_filter(&self, object: &str, filter: &Filter) -> Result<Vec<Record>, TwentyError> {

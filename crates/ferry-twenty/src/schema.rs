@@ -429,6 +429,16 @@ impl Schema {
         })
     }
 
+    /// The object whose metadata id is `id`.
+    pub fn object_by_id(&self, id: Uuid) -> Option<&ObjectMeta> {
+        self.objects.iter().find(|o| o.id == id)
+    }
+
+    /// The field whose metadata id is `id`, with its object.
+    pub fn field_by_id(&self, id: Uuid) -> Option<(&ObjectMeta, &FieldMeta)> {
+        self.objects.iter().find_map(|o| o.fields.iter().find(|f| f.id == id).map(|f| (o, f)))
+    }
+
     /// Shortcut for [`ObjectMeta::link_column`].
     pub fn link_column(&self, owner: &str, target: &str) -> Option<LinkColumn> {
         self.object(owner)?.link_column(target)
