@@ -139,6 +139,7 @@ CREATE TABLE IF NOT EXISTS problem (
     source_key TEXT,
     json TEXT NOT NULL
 ) STRICT;
+CREATE INDEX IF NOT EXISTS problem_by_record ON problem (object, source_key);
 CREATE TABLE IF NOT EXISTS schema_change (
     seq INTEGER PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -301,6 +302,43 @@ impl Journal {
             params![problem.object, problem.record, json],
         );
         self.sql(r).map(drop)
+    }
+
+    /// Keeps these problems for the report in one transaction, leaving out each one the journal already holds
+    /// (same object, record and content): a run that repeats work after a crash does not report a problem twice.
+    pub fn add_problems_once(&self, problems: &[Problem]) -> Result<(), JournalError> {
+        if problems.is_empty() {
+            return Ok(());
+        }
+        let path = self.path.clone();
+        let wrap = |source| JournalError::Sql { path: path.clone(), source };
+        let tx = self.conn.unchecked_transaction().map_err(wrap)?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO problem (object, source_key, json) SELECT ?1, ?2, ?3 WHERE NOT EXISTS
+                     (SELECT 1 FROM problem WHERE object = ?1 AND source_key IS ?2 AND json = ?3)",
+                )
+                .map_err(wrap)?;
+            for problem in problems {
+                let json = serde_json::to_string(problem).unwrap_or_else(|e| format!("{{\"message\":\"{e}\"}}"));
+                stmt.execute(params![problem.object, problem.record, json]).map_err(wrap)?;
+            }
+        }
+        tx.commit().map_err(wrap)
+    }
+
+    /// Forgets what describes a run rather than the destination — problems, the throughput timeline and settings
+    /// whose key starts with `meta_prefix` — once rollback has undone that run, so the next run reports afresh.
+    /// Row states and schema changes are not touched.
+    pub fn clear_run_history(&mut self, meta_prefix: &str) -> Result<(), JournalError> {
+        let path = self.path.clone();
+        let wrap = |source| JournalError::Sql { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(wrap)?;
+        tx.execute("DELETE FROM problem", []).map_err(wrap)?;
+        tx.execute("DELETE FROM throughput", []).map_err(wrap)?;
+        tx.execute("DELETE FROM meta WHERE substr(key, 1, length(?1)) = ?1", [meta_prefix]).map_err(wrap)?;
+        tx.commit().map_err(wrap)
     }
 
     /// Every problem kept, in the order they happened.
@@ -585,6 +623,24 @@ mod tests {
         j.forget_rows("notes", &["1"]).unwrap();
         assert_eq!(j.state("notes", "1").unwrap(), None);
         assert!(j.state("notes", "2").unwrap().is_some());
+    }
+
+    #[test]
+    fn problems_added_once_are_not_repeated_and_history_clears() {
+        let (_dir, mut j) = journal();
+        let p = Problem::new("contacts", "type labels are lost").record("9").field("emails");
+        let other = Problem::new("contacts", "type labels are lost").record("10").field("emails");
+        j.add_problems_once(&[p.clone(), other.clone()]).unwrap();
+        j.add_problems_once(std::slice::from_ref(&p)).unwrap();
+        assert_eq!(j.problems().unwrap(), vec![p, other]);
+        j.record_throughput(1, "contacts", 2).unwrap();
+        j.set_meta("intent:x", "pending").unwrap();
+        j.set_meta("migration_note", "kept").unwrap();
+        j.clear_run_history("intent:").unwrap();
+        assert!(j.problems().unwrap().is_empty());
+        assert!(j.throughput().unwrap().is_empty());
+        assert_eq!(j.meta("intent:x").unwrap(), None);
+        assert_eq!(j.meta("migration_note").unwrap().as_deref(), Some("kept"));
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod plan;
 pub mod problem;
 pub mod propose;
 pub mod report;
+pub mod run;
 pub mod schema;
 pub mod stage;
 pub mod transform;

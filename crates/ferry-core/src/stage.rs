@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
 
 use crate::schema::Record;
@@ -120,6 +120,57 @@ impl Stage {
         rows.collect::<Result<Vec<String>, _>>().map_err(|e| self.wrap(e))
     }
 
+    /// Up to `limit` staged records of `object` that come after position `after` (0 for the start), with their
+    /// positions, in arrival order. Paging with the last position returned walks every record once, and lets the
+    /// caller await between pages (which [`Stage::for_each`] does not).
+    pub fn page(&mut self, object: &str, after: i64, limit: usize) -> Result<Vec<(i64, Record)>, StageError> {
+        self.flush()?;
+        let path = self.path.clone();
+        let wrap = |source| StageError::Sql { path: path.clone(), source };
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT seq, key, json FROM staged WHERE object = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")
+            .map_err(wrap)?;
+        let mut rows = stmt.query(params![object, after, limit as i64]).map_err(wrap)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(wrap)? {
+            let seq: i64 = row.get(0).map_err(wrap)?;
+            let key: String = row.get(1).map_err(wrap)?;
+            let json: String = row.get(2).map_err(wrap)?;
+            let values = self.decode(object, &key, &json)?;
+            out.push((seq, Record { object: object.to_string(), key, values }));
+        }
+        Ok(out)
+    }
+
+    /// The staged record `key` of `object`, if any.
+    pub fn get(&mut self, object: &str, key: &str) -> Result<Option<Record>, StageError> {
+        self.flush()?;
+        let path = self.path.clone();
+        let wrap = |source| StageError::Sql { path: path.clone(), source };
+        let json: Option<String> = self
+            .conn
+            .prepare_cached("SELECT json FROM staged WHERE object = ?1 AND key = ?2")
+            .and_then(|mut s| s.query_row(params![object, key], |r| r.get(0)).optional())
+            .map_err(wrap)?;
+        match json {
+            None => Ok(None),
+            Some(json) => {
+                let values = self.decode(object, key, &json)?;
+                Ok(Some(Record { object: object.to_string(), key: key.to_string(), values }))
+            }
+        }
+    }
+
+    fn decode(&self, object: &str, key: &str, json: &str) -> Result<Map<String, Value>, StageError> {
+        serde_json::from_str(json).map_err(|e| StageError::Corrupt {
+            path: self.path.clone(),
+            object: object.to_string(),
+            key: key.to_string(),
+            message: e.to_string(),
+        })
+    }
+
     /// Calls `f` with every staged record of `object`, in the order they were first staged, one at a time.
     /// Stops at the first error `f` returns.
     pub fn for_each<E: From<StageError>>(
@@ -194,6 +245,30 @@ mod tests {
             })
             .unwrap();
         assert_eq!(names, vec![json!("new"), json!("other")]);
+    }
+
+    #[test]
+    fn pages_walk_every_record_once_and_get_finds_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut stage = Stage::open(&dir.path().join("s")).unwrap();
+        for i in 0..7 {
+            stage.push(rec("notes", &i.to_string(), "n")).unwrap();
+            stage.push(rec("other", &i.to_string(), "o")).unwrap();
+        }
+        let mut after = 0;
+        let mut keys = Vec::new();
+        loop {
+            let page = stage.page("notes", after, 3).unwrap();
+            if page.is_empty() {
+                break;
+            }
+            assert!(page.len() <= 3);
+            after = page.last().unwrap().0;
+            keys.extend(page.into_iter().map(|(_, r)| r.key));
+        }
+        assert_eq!(keys, (0..7).map(|i| i.to_string()).collect::<Vec<_>>());
+        assert_eq!(stage.get("other", "4").unwrap().unwrap().values["name"], json!("o"));
+        assert!(stage.get("notes", "99").unwrap().is_none());
     }
 
     #[test]
