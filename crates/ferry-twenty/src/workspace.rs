@@ -7,7 +7,9 @@
 //!   that options a plan wants on an existing select field are added (a `FieldUpdated` change with the options
 //!   before). A relation field is created through the metadata relation API (one call, both sides): its name is
 //!   the plan's name without a trailing `Id` (`company` or `companyId` both give field `company`, join column
-//!   `companyId`); the inverse side on the target is labelled with the object's plural label.
+//!   `companyId`); the inverse side on the target is labelled with the object's plural label. When the answer to
+//!   a create is lost (the server may have done it), the schema is read again: an object or field there now, and
+//!   not there before the call, is this call's doing and is returned as a change, so rollback removes it.
 //! - `undo` finds what it undoes by metadata id (`dest_id`), so it never touches an object or field of the same
 //!   name that someone else created after a rollback; what is gone already is not an error.
 //! - `read` and `delete` work by batches of ids (`id[in]:[…]`); `delete` destroys (trash included).
@@ -243,15 +245,15 @@ impl TwentyClient {
         object: &ObjectMeta,
         field: &PlanField,
         name: &str,
-    ) -> Result<FieldMeta, WorkspaceError> {
+    ) -> Result<FieldMeta, TwentyError> {
         let target_name = field.target.as_deref().ok_or_else(|| {
-            WorkspaceError::new(format!(
-                "{}.{}: a relation field needs a target object; fix: set `target` in the plan's [[create.field]]",
-                object.name_singular, field.name
-            ))
+            TwentyError::new(ErrorKind::InvalidInput, "create relation", "a relation field needs a target object")
+                .with_object(&object.name_singular)
+                .with_field(&field.name)
+                .with_hint("set `target` in the plan's [[create.field]]")
         })?;
         let schema = self.schema();
-        let target = schema.require(target_name, "create relation").map_err(ws_error)?;
+        let target = schema.require(target_name, "create relation")?;
         // The inverse side on the target is named from its label: pick one the target does not use yet.
         let mut inverse = object.label_plural.clone();
         if inverse.trim().is_empty() {
@@ -274,7 +276,6 @@ impl TwentyClient {
             icon: None,
         })
         .await
-        .map_err(ws_error)
     }
 
     /// Creates the attachment record once: a lost answer is settled by asking whether it exists, a duplicate
@@ -346,12 +347,23 @@ impl Workspace for TwentyClient {
                 before: None,
             })),
             Err(e) => {
-                // Created meanwhile by someone else (or by a call whose answer was lost): not ours to journal.
+                // It may exist now: created by this call although its answer was lost (then it is ours to
+                // journal: it was not there when the call was sent), or by someone else meanwhile (not ours).
                 if let Ok(schema) = self.refresh_schema().await
-                    && exists(&schema)
-                    && !e.is_transient()
+                    && let Some(meta) = schema.object(&object.name).or_else(|| schema.object(&object.plural))
                 {
-                    return Ok(None);
+                    if e.outcome_unknown {
+                        return Ok(Some(Change {
+                            kind: SchemaChangeKind::ObjectCreated,
+                            object: meta.name_singular.clone(),
+                            field: None,
+                            dest_id: meta.id.to_string(),
+                            before: None,
+                        }));
+                    }
+                    if !e.is_transient() {
+                        return Ok(None);
+                    }
                 }
                 Err(ws_error(e))
             }
@@ -371,7 +383,7 @@ impl Workspace for TwentyClient {
             let mut new = NewField::new(&object.name_singular, name, &field.label, field_type_for(field.kind));
             new.options = ordered_options(&field.options);
             new.description = Some(field.reason.clone()).filter(|r| !r.trim().is_empty());
-            self.create_field(new).await.map_err(ws_error)
+            self.create_field(new).await
         };
         match created {
             Ok(meta) => Ok(Some(Change {
@@ -382,15 +394,26 @@ impl Workspace for TwentyClient {
                 before: None,
             })),
             Err(e) => {
-                // Created meanwhile (or by a call whose answer was lost): then it is an existing field.
-                if !e.transient
-                    && let Ok(schema) = self.refresh_schema().await
+                // As for objects: a field there now was made by this call when its answer was lost (ours to
+                // journal), else by someone else meanwhile (then it is an existing field).
+                if let Ok(schema) = self.refresh_schema().await
                     && let Some(object) = schema.object(&object.name_singular)
                     && let Some(existing) = find_field(object, &field.name)
                 {
-                    return self.existing_field(object, existing, field).await;
+                    if e.outcome_unknown {
+                        return Ok(Some(Change {
+                            kind: SchemaChangeKind::FieldCreated,
+                            object: object.name_singular.clone(),
+                            field: Some(field.name.clone()),
+                            dest_id: existing.id.to_string(),
+                            before: None,
+                        }));
+                    }
+                    if !e.is_transient() {
+                        return self.existing_field(object, existing, field).await;
+                    }
                 }
-                Err(e)
+                Err(ws_error(e))
             }
         }
     }

@@ -13,8 +13,8 @@ use ferry_core::plan::{NewField, NewObject, NewOptions};
 use ferry_core::verify::same;
 use ferry_core::workspace::{Change, FileData, Workspace};
 use ferry_core::{FieldKind, ObjectDef, SelectOption};
-use ferry_twenty::{DeleteMode, Filter, ListQuery, TwentyClient};
-use ferry_twenty_sandbox::{MemberSeed, TargetColumns};
+use ferry_twenty::{ApiKey, ClientOptions, DeleteMode, Filter, ListQuery, TwentyClient};
+use ferry_twenty_sandbox::{FaultConfig, MemberSeed, TargetColumns};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -455,4 +455,121 @@ async fn members_are_listed_with_id_email_and_name() {
     let neutral = map(json!({"name": "Owned", "accountOwnerId": members[0].id}));
     let (_, found) = write_and_read(&ws, "company", &neutral).await;
     assert_eq!(found["accountOwnerId"], json!(members[0].id));
+}
+
+/// A proxy in front of the sandbox that forwards every request and, for the first request matching each rule
+/// (method, path), answers 502 after the sandbox did the work: a write committed whose answer was lost. (The
+/// sandbox injects faults on counted routes only; metadata calls are not counted.)
+async fn losing_proxy(upstream: String, rules: Vec<(&'static str, &'static str)>) -> String {
+    use axum::body::{Body, to_bytes};
+    use axum::extract::{Request, State};
+    use axum::response::Response;
+    use std::sync::{Arc, Mutex};
+
+    type Shared = Arc<(String, Mutex<Vec<(&'static str, &'static str)>>, reqwest::Client)>;
+    async fn forward(State(shared): State<Shared>, req: Request) -> Response {
+        let (upstream, rules, http) = &*shared;
+        let method = req.method().clone();
+        let path = req.uri().path().to_owned();
+        let target = format!("{upstream}{}", req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+        let mut out = http.request(method.clone(), target);
+        for (k, v) in req.headers() {
+            if k != "host" && k != "content-length" {
+                out = out.header(k, v);
+            }
+        }
+        let body = to_bytes(req.into_body(), usize::MAX).await.unwrap();
+        let answer = out.body(body).send().await.unwrap();
+        let lose = {
+            let mut rules = rules.lock().unwrap();
+            let hit = rules.iter().position(|(m, p)| *m == method.as_str() && *p == path);
+            hit.map(|i| rules.remove(i)).is_some()
+        };
+        if lose {
+            return Response::builder()
+                .status(502)
+                .body(Body::from(r#"{"statusCode":502,"message":"Bad Gateway"}"#))
+                .unwrap();
+        }
+        let status = answer.status();
+        let content_type = answer.headers().get("content-type").cloned();
+        let bytes = answer.bytes().await.unwrap();
+        let mut r = Response::builder().status(status);
+        if let Some(ct) = content_type {
+            r = r.header("content-type", ct);
+        }
+        r.body(Body::from(bytes)).unwrap()
+    }
+    let shared: Shared =
+        Arc::new((upstream.trim_end_matches('/').to_owned(), Mutex::new(rules), reqwest::Client::new()));
+    let app = axum::Router::new().fallback(forward).with_state(shared);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+/// Regression (leftover after rollback): a create whose answer was lost made the object or field, the next call
+/// found it "already there" and returned `None`, so nothing was journalled and rollback left it behind. Now the
+/// call that lost its answer returns the change, naming what exists.
+#[tokio::test]
+async fn lost_answers_to_data_model_creates_are_still_journalled() {
+    let sbx = sandbox(|_| {}).await;
+    let url =
+        losing_proxy(sbx.base_url(), vec![("POST", "/rest/metadata/objects"), ("POST", "/rest/metadata/fields")]).await;
+    let ws = TwentyClient::connect(&url, ApiKey::new(sbx.api_key()), ClientOptions::for_tests()).await.unwrap();
+    let before = ws.model().await.unwrap();
+    let project = NewObject {
+        name: "project".into(),
+        label: "Project".into(),
+        plural: "projects".into(),
+        plural_label: "Projects".into(),
+        reason: "test".into(),
+    };
+    let mut budget = field("project", "budget", FieldKind::Currency);
+    budget.label = "Budget".into();
+    let object_change = Workspace::create_object(&ws, &project).await.unwrap().expect("the object is journalled");
+    let field_change = Workspace::create_field(&ws, &budget).await.unwrap().expect("the field is journalled");
+    let schema = ws.schema();
+    let meta = schema.object("project").expect("the object exists");
+    assert_eq!(object_change.dest_id, meta.id.to_string());
+    assert_eq!(field_change.dest_id, meta.field("budget").unwrap().id.to_string());
+    // Called again: there already, nothing more to journal.
+    assert_eq!(Workspace::create_object(&ws, &project).await.unwrap(), None);
+    assert_eq!(Workspace::create_field(&ws, &budget).await.unwrap(), None);
+    // And undoing what was journalled leaves nothing behind.
+    ws.undo(&journalled(2, &field_change)).await.unwrap();
+    ws.undo(&journalled(1, &object_change)).await.unwrap();
+    assert_eq!(ws.model().await.unwrap(), before);
+}
+
+/// Regression (duplicate attachments): with answers lost after commit and server errors, attaching until the call
+/// succeeds leaves exactly one attachment per id.
+#[tokio::test]
+async fn attach_with_lost_answers_makes_one_attachment() {
+    let sbx = sandbox(|_| {}).await;
+    let ws = client(&sbx).await;
+    let (co, _) = write_and_read(&ws, "company", &map(json!({"name": "Faulty files"}))).await;
+    sbx.set_faults(FaultConfig { commit_then_lose: 0.3, server_error: 0.1, seed: 11, ..FaultConfig::default() });
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let id = Uuid::new_v4();
+        let file = FileData { name: format!("f{i}.pdf"), mime: None, bytes: format!("%PDF {i}").into_bytes() };
+        let mut done = false;
+        for _ in 0..20 {
+            if ws.attach("company", co, id, &file).await.is_ok() {
+                done = true;
+                break;
+            }
+        }
+        assert!(done, "attachment {i} made");
+        ids.push(id.to_string());
+    }
+    assert!(sbx.stats().faults_injected > 0);
+    sbx.set_faults(FaultConfig::default());
+    let mut found: Vec<String> =
+        rows(&sbx, "attachment").iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect();
+    found.sort();
+    ids.sort();
+    assert_eq!(found, ids, "each attachment exactly once");
 }
