@@ -7,7 +7,9 @@
 //! destination which of the batch's ids exist and sends only the others. A batch the destination refuses is split
 //! until the refused records are found; each is journalled with the destination's reason and the run goes on.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -110,6 +112,9 @@ pub enum LoadError {
 /// How many times the outcome of one batch is checked and the missing records re-sent before giving up.
 const MAX_UNSETTLED_ATTEMPTS: u32 = 8;
 
+/// How many create calls a loader keeps in flight unless told otherwise ([`Loader::with_concurrency`]).
+pub const DEFAULT_CONCURRENCY: usize = 4;
+
 /// Called after every batch with the totals so far.
 pub type ProgressFn<'a> = &'a mut dyn FnMut(&ObjectLoad, &LoadStats);
 
@@ -121,14 +126,26 @@ pub struct Loader<'a, D> {
     stats: LoadStats,
     batch: Vec<Outgoing>,
     on_progress: Option<ProgressFn<'a>>,
+    /// Most create calls in flight at once.
+    concurrency: usize,
+    /// Batches sent whose answers are not settled yet, oldest first.
+    in_flight: VecDeque<InFlight<'a>>,
 }
 
 impl<'a, D: Destination> Loader<'a, D> {
     /// Prepares to load `object`, first settling rows an earlier run left `sent`: those the destination has are
     /// marked written, the others are forgotten so they are sent again.
     pub async fn new(journal: &'a mut Journal, destination: &'a D, object: ObjectLoad) -> Result<Self, LoadError> {
-        let mut loader =
-            Loader { journal, destination, object, stats: LoadStats::default(), batch: Vec::new(), on_progress: None };
+        let mut loader = Loader {
+            journal,
+            destination,
+            object,
+            stats: LoadStats::default(),
+            batch: Vec::new(),
+            on_progress: None,
+            concurrency: DEFAULT_CONCURRENCY,
+            in_flight: VecDeque::new(),
+        };
         loader.settle_leftovers().await?;
         Ok(loader)
     }
@@ -136,6 +153,15 @@ impl<'a, D: Destination> Loader<'a, D> {
     /// Calls `f` after every batch with the totals so far.
     pub fn on_progress(mut self, f: ProgressFn<'a>) -> Self {
         self.on_progress = Some(f);
+        self
+    }
+
+    /// Keeps up to `n` create calls in flight at once (at least 1; default [`DEFAULT_CONCURRENCY`]). Each batch
+    /// is still journalled `sent` before its request and `written` after its confirmation, and answers are settled
+    /// in the order the batches were sent. A record pointing at a record of the same object that is still in
+    /// flight sees it as not settled, as it does for a record of the batch being filled.
+    pub fn with_concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
         self
     }
 
@@ -228,6 +254,9 @@ impl<'a, D: Destination> Loader<'a, D> {
         self.batch.push(Outgoing { id, key: record.key, values });
         if self.batch.len() >= self.destination.batch_cap(&self.object.destination).max(1) {
             self.flush().await?;
+        } else if !self.in_flight.is_empty() && self.batch.len().is_multiple_of(32) {
+            // Lets the calls in flight read their answers while the next batch fills.
+            self.kick();
         }
         Ok(())
     }
@@ -235,21 +264,59 @@ impl<'a, D: Destination> Loader<'a, D> {
     /// Sends what is left and returns what loading this object did.
     pub async fn finish(mut self) -> Result<LoadStats, LoadError> {
         self.flush().await?;
+        while !self.in_flight.is_empty() {
+            self.settle_oldest().await?;
+        }
         Ok(self.stats)
     }
 
+    /// Sends the batch being filled, waiting first for the oldest batch in flight when `concurrency` are.
     async fn flush(&mut self) -> Result<(), LoadError> {
         if self.batch.is_empty() {
             return Ok(());
         }
+        while self.in_flight.len() >= self.concurrency {
+            self.settle_oldest().await?;
+        }
         let batch = std::mem::take(&mut self.batch);
-        let mut pending = vec![batch];
-        while let Some(batch) = pending.pop() {
-            if let Some((left, right)) = self.send(batch).await? {
-                // Send the left half first: keeps the destination's order close to the source's.
-                pending.push(right);
-                pending.push(left);
+        // Journalled (and on disk) before the request exists, let alone leaves.
+        self.mark_batch_sent(&batch)?;
+        self.stats.calls += 1;
+        let destination = self.destination;
+        let object = self.object.destination.clone();
+        let request: InFlightFuture<'a> = Box::pin(async move {
+            let result = destination.create(&object, &batch).await;
+            (batch, result)
+        });
+        self.in_flight.push_back(InFlight { request: Some(request), answer: None });
+        self.kick();
+        Ok(())
+    }
+
+    /// Drives every batch in flight as far as it goes without waiting (starts the request just queued).
+    fn kick(&mut self) {
+        let mut cx = Context::from_waker(Waker::noop());
+        poll_in_flight(&mut self.in_flight, &mut cx);
+    }
+
+    /// Waits for the oldest batch in flight and settles it: results are settled in the order batches were sent.
+    async fn settle_oldest(&mut self) -> Result<(), LoadError> {
+        let (batch, result) = std::future::poll_fn(|cx| {
+            poll_in_flight(&mut self.in_flight, cx);
+            match self.in_flight.front_mut().and_then(|f| f.answer.take()) {
+                Some(answer) => {
+                    self.in_flight.pop_front();
+                    Poll::Ready(answer)
+                }
+                None => Poll::Pending,
             }
+        })
+        .await;
+        if let Err(e) = self.resolve(batch, result).await {
+            if matches!(e, LoadError::Fatal { .. } | LoadError::Unsettled { .. }) {
+                self.drain_after_failure().await;
+            }
+            return Err(e);
         }
         if let Some(f) = self.on_progress.as_mut() {
             f(&self.object, &self.stats);
@@ -257,21 +324,78 @@ impl<'a, D: Destination> Loader<'a, D> {
         Ok(())
     }
 
-    /// Sends one batch until its outcome is settled. Returns the two halves to send separately when the
-    /// destination refused a batch of several records.
-    async fn send(&mut self, mut batch: Vec<Outgoing>) -> Result<Option<(Vec<Outgoing>, Vec<Outgoing>)>, LoadError> {
-        let source = self.object.source.clone();
-        let rows: Vec<(String, String)> = batch.iter().map(|o| (o.key.clone(), o.id.to_string())).collect();
-        let refs: Vec<(&str, &str)> = rows.iter().map(|(k, d)| (k.as_str(), d.as_str())).collect();
-        self.journal.mark_sent(&source, &refs)?;
+    /// After a batch failed for good, waits for the other batches in flight: the confirmed ones are journalled
+    /// `written`, the others stay `sent` for the next run to settle by asking the destination.
+    async fn drain_after_failure(&mut self) {
+        while !self.in_flight.is_empty() {
+            let (batch, result) = std::future::poll_fn(|cx| {
+                poll_in_flight(&mut self.in_flight, cx);
+                match self.in_flight.front_mut().and_then(|f| f.answer.take()) {
+                    Some(answer) => {
+                        self.in_flight.pop_front();
+                        Poll::Ready(answer)
+                    }
+                    None => Poll::Pending,
+                }
+            })
+            .await;
+            if result.is_ok() && self.mark_batch_written(&batch).is_ok() {
+                self.stats.written += batch.len() as u64;
+            }
+        }
+    }
+
+    /// Settles one batch's answer, including the halves of a refused batch (sent one after the other).
+    async fn resolve(&mut self, batch: Vec<Outgoing>, result: Result<(), WriteError>) -> Result<(), LoadError> {
+        let mut pending = Vec::new();
+        if let Some((left, right)) = self.settle(batch, result).await? {
+            pending.push(right);
+            pending.push(left);
+        }
+        while let Some(batch) = pending.pop() {
+            if let Some((left, right)) = self.send(batch).await? {
+                // Send the left half first: keeps the destination's order close to the source's.
+                pending.push(right);
+                pending.push(left);
+            }
+        }
+        Ok(())
+    }
+
+    fn mark_batch_sent(&mut self, batch: &[Outgoing]) -> Result<(), JournalError> {
+        let rows: Vec<(&str, String)> = batch.iter().map(|o| (o.key.as_str(), o.id.to_string())).collect();
+        let rows: Vec<(&str, &str)> = rows.iter().map(|(k, d)| (*k, d.as_str())).collect();
+        self.journal.mark_sent(&self.object.source, &rows)
+    }
+
+    fn mark_batch_written(&mut self, batch: &[Outgoing]) -> Result<(), JournalError> {
+        let rows: Vec<(&str, String)> = batch.iter().map(|o| (o.key.as_str(), o.id.to_string())).collect();
+        let rows: Vec<(&str, &str)> = rows.iter().map(|(k, d)| (*k, d.as_str())).collect();
+        self.journal.mark_written(&self.object.source, &rows)
+    }
+
+    /// Sends one batch now (journalled `sent` first) and settles its outcome. Returns the two halves to send
+    /// separately when the destination refused a batch of several records.
+    async fn send(&mut self, batch: Vec<Outgoing>) -> Result<Option<(Vec<Outgoing>, Vec<Outgoing>)>, LoadError> {
+        self.mark_batch_sent(&batch)?;
+        self.stats.calls += 1;
+        let result = self.destination.create(&self.object.destination, &batch).await;
+        self.settle(batch, result).await
+    }
+
+    /// Settles the answer to one create call, asking the destination and re-sending the missing records while
+    /// the outcome is unknown. Returns the two halves to send separately when the destination refused a batch of
+    /// several records.
+    async fn settle(
+        &mut self,
+        mut batch: Vec<Outgoing>,
+        mut result: Result<(), WriteError>,
+    ) -> Result<Option<(Vec<Outgoing>, Vec<Outgoing>)>, LoadError> {
         let mut attempts = 0;
         loop {
-            self.stats.calls += 1;
-            match self.destination.create(&self.object.destination, &batch).await {
+            match result {
                 Ok(()) => {
-                    let done: Vec<(&str, String)> = batch.iter().map(|o| (o.key.as_str(), o.id.to_string())).collect();
-                    let done: Vec<(&str, &str)> = done.iter().map(|(k, d)| (*k, d.as_str())).collect();
-                    self.journal.mark_written(&source, &done)?;
+                    self.mark_batch_written(&batch)?;
                     self.stats.written += batch.len() as u64;
                     return Ok(None);
                 }
@@ -304,9 +428,7 @@ impl<'a, D: Destination> Loader<'a, D> {
                     let found = self.existing(&ids).await?;
                     let (there, missing): (Vec<Outgoing>, Vec<Outgoing>) =
                         batch.into_iter().partition(|o| found.contains(&o.id));
-                    let done: Vec<(&str, String)> = there.iter().map(|o| (o.key.as_str(), o.id.to_string())).collect();
-                    let done: Vec<(&str, &str)> = done.iter().map(|(k, d)| (*k, d.as_str())).collect();
-                    self.journal.mark_written(&source, &done)?;
+                    self.mark_batch_written(&there)?;
                     self.stats.written += there.len() as u64;
                     if missing.is_empty() {
                         return Ok(None);
@@ -321,6 +443,30 @@ impl<'a, D: Destination> Loader<'a, D> {
                     batch = missing;
                 }
             }
+            self.stats.calls += 1;
+            result = self.destination.create(&self.object.destination, &batch).await;
+        }
+    }
+}
+
+/// A create call in flight: it owns its batch and hands it back with the answer.
+type InFlightFuture<'a> = Pin<Box<dyn Future<Output = (Vec<Outgoing>, Result<(), WriteError>)> + 'a>>;
+
+struct InFlight<'a> {
+    /// The call, until it answers.
+    request: Option<InFlightFuture<'a>>,
+    /// Its answer, until it is settled.
+    answer: Option<(Vec<Outgoing>, Result<(), WriteError>)>,
+}
+
+/// Polls every unanswered call once; answers are kept until their turn comes.
+fn poll_in_flight(in_flight: &mut VecDeque<InFlight<'_>>, cx: &mut Context<'_>) {
+    for f in in_flight.iter_mut() {
+        if let Some(request) = f.request.as_mut()
+            && let Poll::Ready(answer) = request.as_mut().poll(cx)
+        {
+            f.answer = Some(answer);
+            f.request = None;
         }
     }
 }
@@ -353,6 +499,32 @@ mod tests {
         calls: RefCell<u32>,
         /// A value of field `name` that is refused.
         refuse_name: Option<String>,
+        /// Calls answered with a fatal error (nothing written).
+        fatal_call: RefCell<HashSet<u32>>,
+        /// How many times each create call answers "not yet" before it does its work (keeps calls in flight).
+        delay_polls: usize,
+        /// Create calls started and not answered yet, and the most seen at once.
+        outstanding: std::cell::Cell<usize>,
+        max_outstanding: std::cell::Cell<usize>,
+        /// A second connection to the loader's journal: every record must be `sent` in it when its call starts.
+        witness: Option<Journal>,
+        /// Records whose call started before the journal said `sent`.
+        unjournalled: RefCell<Vec<String>>,
+    }
+
+    /// A future that is pending `n` times (waking itself) before it is ready.
+    struct Later(usize);
+
+    impl Future for Later {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.0 == 0 {
+                return Poll::Ready(());
+            }
+            self.0 -= 1;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
     }
 
     impl Fake {
@@ -369,6 +541,20 @@ mod tests {
         async fn create(&self, object: &str, records: &[Outgoing]) -> Result<(), WriteError> {
             *self.calls.borrow_mut() += 1;
             let call = *self.calls.borrow();
+            if let Some(w) = &self.witness {
+                for r in records {
+                    if w.state(object, &r.key).unwrap().map(|(s, _)| s) != Some(RowState::Sent) {
+                        self.unjournalled.borrow_mut().push(r.key.clone());
+                    }
+                }
+            }
+            self.outstanding.set(self.outstanding.get() + 1);
+            self.max_outstanding.set(self.max_outstanding.get().max(self.outstanding.get()));
+            Later(self.delay_polls).await;
+            self.outstanding.set(self.outstanding.get() - 1);
+            if self.fatal_call.borrow().contains(&call) {
+                return Err(WriteError::Fatal("authentication failed".into()));
+            }
             if self.fail_call.borrow().contains(&call) {
                 return Err(WriteError::Ambiguous("timed out".into()));
             }
@@ -418,6 +604,19 @@ mod tests {
         records: impl IntoIterator<Item = Prepared>,
     ) -> Result<LoadStats, LoadError> {
         let mut l = Loader::new(j, d, obj(object)).await?;
+        for r in records {
+            l.push(r).await?;
+        }
+        l.finish().await
+    }
+
+    async fn load_with(
+        j: &mut Journal,
+        d: &Fake,
+        concurrency: usize,
+        records: impl IntoIterator<Item = Prepared>,
+    ) -> Result<LoadStats, LoadError> {
+        let mut l = Loader::new(j, d, obj("companies")).await?.with_concurrency(concurrency);
         for r in records {
             l.push(r).await?;
         }
@@ -551,5 +750,92 @@ mod tests {
         assert_eq!(problems.len(), 2, "both the dropped relation and the skipped record are reported: {problems:?}");
         assert!(problems.iter().any(|p| p.record.as_deref() == Some("101") && p.field.as_deref() == Some("companyId")));
         assert!(problems.iter().any(|p| p.record.as_deref() == Some("102")));
+    }
+
+    #[tokio::test]
+    async fn several_batches_in_flight_never_exceed_the_concurrency_and_each_record_is_written_once() {
+        let (_d, mut j) = journal();
+        let dest = Fake { cap: 5, delay_polls: 20, ..Fake::default() };
+        let mut batches = 0;
+        let mut on_progress = |_: &ObjectLoad, _: &LoadStats| batches += 1;
+        let mut l = Loader::new(&mut j, &dest, obj("companies")).await.unwrap().with_concurrency(3);
+        l = l.on_progress(&mut on_progress);
+        for r in (0..52).map(rec) {
+            l.push(r).await.unwrap();
+        }
+        let stats = l.finish().await.unwrap();
+        assert_eq!(dest.max_outstanding.get(), 3, "three calls in flight at once, never more");
+        assert_eq!(stats.written, 52);
+        assert_eq!(stats.calls, 11);
+        assert_eq!(batches, 11, "progress is reported once per settled batch");
+        assert_eq!(dest.count("companies"), 52);
+        let order: Vec<Uuid> = dest.rows.borrow()["companies"].iter().map(|(id, _)| *id).collect();
+        let expected: Vec<Uuid> =
+            (0..52).map(|k| destination_id(j.migration_id(), "companies", &k.to_string())).collect();
+        assert_eq!(order, expected, "batches reach the destination in source order");
+        assert_eq!(j.counts().unwrap()[0].written, 52);
+    }
+
+    #[tokio::test]
+    async fn every_row_is_journalled_sent_before_its_request_leaves_with_several_in_flight() {
+        let (dir, mut j) = journal();
+        let witness = Journal::open(&dir.path().join("j")).unwrap();
+        let dest = Fake { cap: 4, delay_polls: 5, witness: Some(witness), ..Fake::default() };
+        dest.lose_answer_of_call.borrow_mut().insert(2);
+        let stats = load_with(&mut j, &dest, 4, (0..30).map(rec)).await.unwrap();
+        assert_eq!(stats.written, 30);
+        assert!(dest.unjournalled.borrow().is_empty(), "sent without a journal row: {:?}", dest.unjournalled);
+    }
+
+    #[tokio::test]
+    async fn duplicate_after_a_lost_answer_in_one_of_several_in_flight_batches_is_not_written_twice() {
+        let (_d, mut j) = journal();
+        let dest = Fake { cap: 5, delay_polls: 10, ..Fake::default() };
+        dest.lose_answer_of_call.borrow_mut().insert(2);
+        dest.fail_call.borrow_mut().insert(4);
+        let stats = load_with(&mut j, &dest, 4, (0..40).map(rec)).await.unwrap();
+        assert_eq!(dest.count("companies"), 40, "no duplicate, nothing missing");
+        assert_eq!(stats.written, 40);
+        assert_eq!(stats.calls, 9, "the lost batch is settled by asking; only the failed one is sent again");
+        assert_eq!(j.counts().unwrap()[0].written, 40);
+        assert_eq!(j.counts().unwrap()[0].sent, 0);
+    }
+
+    #[tokio::test]
+    async fn a_refusal_in_one_of_several_in_flight_batches_rejects_only_that_record() {
+        let (_d, mut j) = journal();
+        let dest = Fake { cap: 6, delay_polls: 10, refuse_name: Some("n14".into()), ..Fake::default() };
+        let stats = load_with(&mut j, &dest, 3, (0..36).map(rec)).await.unwrap();
+        assert_eq!(stats.written, 35);
+        assert_eq!(stats.rejected, 1);
+        assert_eq!(dest.count("companies"), 35);
+        assert_eq!(j.state("companies", "14").unwrap().unwrap().0, RowState::Rejected);
+        let problems = j.problems().unwrap();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].record.as_deref(), Some("14"));
+        assert_eq!(problems[0].value.as_deref(), Some("n14"));
+        let counts = &j.counts().unwrap()[0];
+        assert_eq!((counts.written, counts.rejected, counts.sent), (35, 1, 0));
+    }
+
+    #[tokio::test]
+    async fn a_fatal_answer_in_one_of_several_in_flight_batches_stops_and_the_next_run_ends_exactly_once() {
+        let (_d, mut j) = journal();
+        let dest = Fake { cap: 5, delay_polls: 10, ..Fake::default() };
+        dest.fatal_call.borrow_mut().insert(3);
+        let err = load_with(&mut j, &dest, 4, (0..60).map(rec)).await.unwrap_err();
+        assert!(matches!(err, LoadError::Fatal { .. }), "{err}");
+        let counts = j.counts().unwrap();
+        let after_first = dest.count("companies");
+        assert_eq!(counts[0].written as usize, after_first, "every confirmed batch is journalled written");
+        // Batches 1 and 2 were settled before batch 3's fatal answer; 4, 5 and 6 were in flight and confirmed.
+        assert_eq!(after_first, 25, "the batches in flight beside the failed one are confirmed and kept");
+        dest.fatal_call.borrow_mut().clear();
+        let again = load_with(&mut j, &dest, 4, (0..60).map(rec)).await.unwrap();
+        assert_eq!(dest.count("companies"), 60, "no duplicate, nothing missing");
+        assert_eq!(again.already, 25);
+        assert_eq!(again.written, 35);
+        let ids: HashSet<Uuid> = dest.rows.borrow()["companies"].iter().map(|(id, _)| *id).collect();
+        assert_eq!(ids.len(), 60);
     }
 }
