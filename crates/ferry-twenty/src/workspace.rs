@@ -120,6 +120,40 @@ fn options_state(field: &FieldMeta) -> Value {
     json!({ "options": options })
 }
 
+/// Options as journalled before a change (Twenty's own description, or ferry's neutral options), made complete for
+/// the server: an option whose value the field still has keeps that option's id (so records holding it keep their
+/// value), a missing colour is the current one or one by position, a missing label is the value.
+fn restorable_options(before: &[Value], field: &FieldMeta) -> Vec<Value> {
+    before
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| {
+            let mut m = o.as_object()?.clone();
+            let value = m.get("value")?.as_str()?.to_owned();
+            let current = field.options.iter().find(|c| c.value == value);
+            let missing = |m: &Map<String, Value>, key: &str| m.get(key).is_none_or(Value::is_null);
+            if missing(&m, "id")
+                && let Some(id) = current.and_then(|c| c.id.clone())
+            {
+                m.insert("id".into(), json!(id));
+            }
+            if missing(&m, "color") {
+                let color = current
+                    .and_then(|c| c.color.clone())
+                    .unwrap_or_else(|| OPTION_COLORS[i % OPTION_COLORS.len()].to_owned());
+                m.insert("color".into(), json!(color));
+            }
+            if m.get("label").and_then(Value::as_str).is_none_or(|l| l.trim().is_empty()) {
+                m.insert("label".into(), json!(value));
+            }
+            if missing(&m, "position") {
+                m.insert("position".into(), json!(i));
+            }
+            Some(Value::Object(m))
+        })
+        .collect()
+}
+
 /// The field a plan calls `name` on `object`: by field name, by relation name without `Id`, or by join column.
 fn find_field<'a>(object: &'a ObjectMeta, name: &str) -> Option<&'a FieldMeta> {
     object
@@ -442,32 +476,50 @@ impl Workspace for TwentyClient {
     }
 
     async fn undo(&self, change: &SchemaChange) -> Result<(), WorkspaceError> {
-        let id = Uuid::parse_str(&change.dest_id).map_err(|_| {
-            WorkspaceError::new(format!(
-                "journalled change #{} on {} names {:?}, which is not a metadata id; the journal was edited or is \
-                 damaged",
-                change.seq, change.object, change.dest_id
-            ))
-        })?;
+        // An empty id: journalled by an engine that saw the change made but not its answer (a crash in between);
+        // then what is undone is found by name.
+        let id = match change.dest_id.trim() {
+            "" => None,
+            text => Some(Uuid::parse_str(text).map_err(|_| {
+                WorkspaceError::new(format!(
+                    "journalled change #{} on {} names {:?}, which is not a metadata id; the journal was edited or \
+                     is damaged",
+                    change.seq, change.object, change.dest_id
+                ))
+            })?),
+        };
         let schema = self.refresh_schema().await.map_err(ws_error)?;
         let gone = |e: TwentyError| if e.kind == ErrorKind::NotFound { Ok(()) } else { Err(ws_error(e)) };
+        let field = || match id {
+            Some(id) => schema.field_by_id(id),
+            None => {
+                let object = schema.object(&change.object)?;
+                Some((object, find_field(object, change.field.as_deref()?)?))
+            }
+        };
         match change.kind {
             SchemaChangeKind::ObjectCreated => {
-                let Some(object) = schema.object_by_id(id) else { return Ok(()) };
+                let object = match id {
+                    Some(id) => schema.object_by_id(id),
+                    None => schema.object(&change.object),
+                };
+                let Some(object) = object else { return Ok(()) };
                 self.delete_object(&object.name_singular).await.or_else(gone)
             }
             SchemaChangeKind::FieldCreated => {
-                let Some((object, field)) = schema.field_by_id(id) else { return Ok(()) };
+                let Some((object, field)) = field() else { return Ok(()) };
                 self.delete_field(&object.name_singular, &field.name).await.or_else(gone)
             }
             SchemaChangeKind::FieldUpdated => {
-                let Some((object, field)) = schema.field_by_id(id) else { return Ok(()) };
-                let options = change.before.as_ref().and_then(|b| b.get("options")).cloned().ok_or_else(|| {
+                let Some((object, field)) = field() else { return Ok(()) };
+                let before = change.before.as_ref().and_then(|b| b.get("options")).and_then(Value::as_array);
+                let before = before.ok_or_else(|| {
                     WorkspaceError::new(format!(
                         "journalled change #{} on {}.{} has no options before; the journal was edited or is damaged",
                         change.seq, object.name_singular, field.name
                     ))
                 })?;
+                let options = Value::Array(restorable_options(before, field));
                 if options_state(field).get("options") == Some(&options) {
                     return Ok(());
                 }
@@ -533,6 +585,17 @@ impl Workspace for TwentyClient {
         let schema = self.schema();
         let parent_meta = schema.require(parent_object, "attach file").map_err(|e| write_error(&e))?;
         let target_object = parent_meta.name_singular.clone();
+        if schema.link_column(ATTACHMENT, &target_object).is_none() {
+            return Err(WriteError::Refused {
+                message: format!(
+                    "attachment {id} of {target_object} {parent} (file {}): attachments cannot point at \
+                     {target_object} records in this workspace; fix: leave this file field out of the plan, or \
+                     attach the files to an object attachments relate to (company, person, opportunity, note, task…)",
+                    file.name
+                ),
+                field: None,
+            });
+        }
         // Already attached (by an earlier call whose answer was lost, or an earlier run): nothing to do.
         match self.existing_ids(ATTACHMENT, &[id], false).await {
             Ok(found) if found.contains(&id) => return Ok(()),

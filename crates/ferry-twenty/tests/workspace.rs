@@ -413,6 +413,17 @@ async fn attaching_twice_makes_one_attachment_with_the_file() {
     assert_eq!(found[0]["name"], "report.txt");
     let bytes = ws.download_file(found[0]["fullPath"].as_str().unwrap()).await.unwrap();
     assert_eq!(&bytes[..], b"quarterly numbers\n");
+    // An object attachments do not relate to: refused (this file), before anything is uploaded.
+    let err = ws
+        .attach("noteTarget", co, Uuid::new_v4(), &FileData { name: "x.txt".into(), mime: None, bytes: vec![1] })
+        .await;
+    match err {
+        Err(ferry_core::load::WriteError::Refused { message, .. }) => {
+            assert!(message.contains("cannot point at noteTarget") && message.contains("x.txt"), "{message}")
+        }
+        other => panic!("refused, not {other:?}"),
+    }
+    assert_eq!(rows(&sbx, "attachment").len(), 1);
     // Rollback deletes attachments like any record.
     ws.delete("attachment", &[id]).await.unwrap();
     assert!(rows(&sbx, "attachment").is_empty());
@@ -572,4 +583,58 @@ async fn attach_with_lost_answers_makes_one_attachment() {
     found.sort();
     ids.sort();
     assert_eq!(found, ids, "each attachment exactly once");
+}
+
+/// An engine that saw a change made but crashed before its answer journals it without an id (`dest_id` empty) and,
+/// for options, with the options before in ferry's neutral form: undo finds what to undo by name.
+#[tokio::test]
+async fn undo_works_by_name_for_changes_journalled_without_an_id() {
+    let sbx = sandbox(|_| {}).await;
+    let ws = client(&sbx).await;
+    let before = ws.model().await.unwrap();
+    let neutral_stage = serde_json::to_value(&object(&before, "opportunity").field("stage").unwrap().options).unwrap();
+    let project = NewObject {
+        name: "project".into(),
+        label: "Project".into(),
+        plural: "projects".into(),
+        plural_label: "Projects".into(),
+        reason: "test".into(),
+    };
+    Workspace::create_object(&ws, &project).await.unwrap().unwrap();
+    let mut client_ref = field("project", "clientId", FieldKind::Relation);
+    client_ref.target = Some("company".into());
+    Workspace::create_field(&ws, &client_ref).await.unwrap().unwrap();
+    let stage = NewOptions {
+        object: "opportunity".into(),
+        field: "stage".into(),
+        options: vec![opt("LOST", "Lost", 0)],
+        reason: "t".into(),
+    };
+    ws.add_options(&stage).await.unwrap().unwrap();
+    let (deal, _) = write_and_read(&ws, "opportunity", &map(json!({"name": "Kept", "stage": "PROPOSAL"}))).await;
+
+    let blind = |seq, kind, object: &str, field: Option<&str>, before: Option<Value>| SchemaChange {
+        seq,
+        kind,
+        object: object.into(),
+        field: field.map(str::to_owned),
+        dest_id: String::new(),
+        before,
+    };
+    use ferry_core::journal::SchemaChangeKind as K;
+    let journal = [
+        blind(1, K::ObjectCreated, "project", None, None),
+        blind(2, K::FieldCreated, "project", Some("clientId"), None),
+        blind(3, K::FieldUpdated, "opportunity", Some("stage"), Some(json!({ "options": neutral_stage }))),
+    ];
+    for c in journal.iter().rev() {
+        ws.undo(c).await.unwrap_or_else(|e| panic!("undo {c:?}: {e}"));
+    }
+    assert_eq!(ws.model().await.unwrap(), before);
+    // The record holding an option that was there before keeps its value.
+    let back = ws.read("opportunity", &[deal]).await.unwrap();
+    assert_eq!(back[0].1["stage"], "PROPOSAL");
+    for c in journal.iter().rev() {
+        ws.undo(c).await.unwrap();
+    }
 }
