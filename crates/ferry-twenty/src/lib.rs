@@ -7,6 +7,11 @@
 //! ([`TwentyClient::create_batch_idempotent`]) — updates, deletes and restores records, changes the data model
 //! (fields, options, relations, custom objects), lists members, and uploads and downloads files.
 //!
+//! The engine's interfaces are implemented on the client itself: [`ferry_core::load::Destination`] (exactly-once
+//! creates) and [`ferry_core::workspace::Workspace`] (data model, members, undoable changes, encode, read back,
+//! hard delete, attachments); call the trait methods as `Workspace::create_field(&client, …)` where the client's
+//! own methods of the same name would be picked.
+//!
 //! Every request goes through one shared rate limiter (governor) for the routes the server counts, and
 //! transient failures (429, 5xx, timeouts, connection errors) are retried with jittered exponential backoff
 //! (backon). Failures that are not transient — validation (400), auth (401/403), 404, and the 500 the server
