@@ -32,6 +32,7 @@ pub mod tsconfig;
 
 pub mod audit;
 pub mod automation;
+pub mod describe;
 pub mod dump;
 pub mod error;
 pub mod extract;

@@ -23,6 +23,9 @@ enum Command {
     /// Audit an Atomic CRM source: every table and column, custom columns with proposed destination types, user
     /// tables, users, and the automation that will not migrate.
     Audit(cmd::audit::AuditArgs),
+    /// Audit the source and the destination and write a human-editable migration plan (TOML); writes nothing to
+    /// the destination. Re-running it over an edited plan keeps the edits.
+    Plan(cmd::plan::PlanArgs),
     /// Write a realistic Atomic CRM backup file of any size and schema generation, for demos and rehearsals.
     Generate(cmd::generate::GenerateArgs),
     /// Serve a Twenty sandbox: a stateful emulator of one Twenty workspace's API, to rehearse a migration.
@@ -43,6 +46,7 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Audit(args) => cmd::audit::run(args).await,
             Command::Generate(args) => cmd::generate::run(args).await,
+            Command::Plan(args) => cmd::plan::run(args).await,
             Command::Sandbox(args) => cmd::sandbox::run(args).await,
         }
     });

@@ -939,6 +939,10 @@ impl<'a> Proposer<'a> {
                 Some(x) => {
                     values.insert(o.value.clone(), x.value.clone());
                 }
+                None if added.iter().any(|x| x.label.eq_ignore_ascii_case(&o.label)) => {
+                    let same = added.iter().find(|x| x.label.eq_ignore_ascii_case(&o.label)).map(|x| x.value.clone());
+                    values.insert(o.value.clone(), same.unwrap_or_default());
+                }
                 None => {
                     let value = unique_value(option_value(&o.label, &o.value, self.upper_options), &taken);
                     taken.push(value.clone());
@@ -1044,7 +1048,12 @@ impl<'a> Proposer<'a> {
         let mut values = BTreeMap::new();
         if has_options && matches!(kind, FieldKind::Select | FieldKind::MultiSelect) {
             let mut taken_values: Vec<String> = Vec::new();
-            for (i, o) in f.options.iter().enumerate() {
+            for o in &f.options {
+                // options with the same label are one option in the destination
+                if let Some(same) = options.iter().find(|x: &&SelectOption| x.label.eq_ignore_ascii_case(&o.label)) {
+                    values.insert(o.value.clone(), same.value.clone());
+                    continue;
+                }
                 let v = unique_value(option_value(&o.label, &o.value, self.upper_options), &taken_values);
                 taken_values.push(v.clone());
                 values.insert(o.value.clone(), v.clone());
@@ -1052,7 +1061,7 @@ impl<'a> Proposer<'a> {
                     value: v,
                     label: o.label.clone(),
                     color: o.color.clone(),
-                    position: i as u32,
+                    position: options.len() as u32,
                 });
             }
         }
@@ -1250,13 +1259,13 @@ fn is_upper_snake(v: &str) -> bool {
         && v.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
-/// The value of a new option: UPPER_SNAKE_CASE of its label (of its value when the label is empty) when `upper`,
-/// else the source value.
+/// The value of a new option: when `upper`, UPPER_SNAKE_CASE of the source value (of the label when the value has
+/// no letter, such as an id), else the source value as it is.
 fn option_value(label: &str, value: &str, upper: bool) -> String {
     if !upper {
         return value.to_string();
     }
-    let from = if label.trim().is_empty() { value } else { label };
+    let from = if value.chars().any(|c| c.is_ascii_alphabetic()) || label.trim().is_empty() { value } else { label };
     let mut out = String::new();
     for c in from.chars() {
         if c.is_ascii_alphanumeric() {
@@ -1633,6 +1642,7 @@ mod tests {
         assert_eq!(reference_stem("contact_ids"), vec!["contact"]);
         assert_eq!(option_value("In negociation", "in-negociation", true), "IN_NEGOCIATION");
         assert_eq!(option_value("", "1", true), "V_1");
+        assert_eq!(option_value("football-fan", "7", true), "FOOTBALL_FAN", "ids take their label");
     }
 
     #[test]
@@ -1721,15 +1731,16 @@ mod tests {
 
         let sector = plan.create.fields.iter().find(|f| f.object == "company" && f.name == "sector").unwrap();
         assert_eq!(sector.kind, FieldKind::Select);
-        assert_eq!(sector.options.iter().map(|o| o.value.as_str()).collect::<Vec<_>>(), vec!["TECHNOLOGY", "ENERGY"]);
+        assert_eq!(sector.options.iter().map(|o| o.value.as_str()).collect::<Vec<_>>(), vec!["TECH", "ENERGY"]);
 
         let tags = plan.create.fields.iter().find(|f| f.object == "person" && f.name == "tags").unwrap();
         assert_eq!(tags.kind, FieldKind::MultiSelect);
         let values: Vec<&str> = tags.options.iter().map(|o| o.value.as_str()).collect();
-        assert_eq!(values, vec!["FOOTBALL_FAN", "VIP", "VIP_2"], "tags sharing a name stay apart");
+        assert_eq!(values, vec!["FOOTBALL_FAN", "VIP"], "tags sharing a name are one option");
         let Transform::MultiSelect { values } = &fp(obj(&plan, "contacts"), "tags").transform else { panic!() };
         assert_eq!(values["1"], "FOOTBALL_FAN");
-        assert_eq!(values["3"], "VIP_2");
+        assert_eq!(values["2"], "VIP");
+        assert_eq!(values["3"], "VIP");
     }
 
     #[test]

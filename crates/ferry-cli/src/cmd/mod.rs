@@ -2,4 +2,5 @@
 
 pub mod audit;
 pub mod generate;
+pub mod plan;
 pub mod sandbox;
