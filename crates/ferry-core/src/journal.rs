@@ -133,6 +133,8 @@ CREATE TABLE IF NOT EXISTS row_state (
     PRIMARY KEY (object, source_key)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS row_state_by_state ON row_state (object, state);
+-- Each new row takes MAX(seq) + 1: without this index that is a scan of the table per row.
+CREATE INDEX IF NOT EXISTS row_state_by_seq ON row_state (seq);
 CREATE TABLE IF NOT EXISTS problem (
     seq INTEGER PRIMARY KEY,
     object TEXT NOT NULL,
