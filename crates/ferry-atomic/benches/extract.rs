@@ -4,7 +4,11 @@
 //! Run: `cargo bench -p ferry-atomic --bench extract -- --rows 1000000`
 //! The server comes from FERRY_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres); a
 //! throwaway `ferry_bench_<random>` database is created and dropped.
-//! `--from <url|dump>` only extracts an existing source; `--write-dump <path>` only writes the generated dump.
+//! `--from <url|dump>` only extracts an existing source; `--write-dump <path>` only writes the generated dump;
+//! `--keep` leaves the generated database in place (its URL is printed) for repeated `--from` runs.
+//!
+//! Besides wall time, each extraction prints the CPU seconds spent by this process and by the PostgreSQL server
+//! processes on this machine (all of them, reaped backends included: run it on an otherwise idle server).
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -29,8 +33,34 @@ fn reset_peak() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
+/// CPU seconds (user + system) from a `/proc/<pid>/stat` line; `children` adds reaped children's time.
+fn stat_cpu_secs(stat: &str, children: bool) -> f64 {
+    // the fields after the parenthesised command name; utime is field 14 of the whole line
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { return 0.0 };
+    let f: Vec<f64> = rest.split_whitespace().map(|x| x.parse().unwrap_or(0.0)).collect();
+    let ticks = if f.len() > 14 { f[11] + f[12] + if children { f[13] + f[14] } else { 0.0 } } else { 0.0 };
+    ticks / 100.0 // USER_HZ is 100 on Linux
+}
+
+fn own_cpu_secs() -> f64 {
+    stat_cpu_secs(&std::fs::read_to_string("/proc/self/stat").unwrap_or_default(), false)
+}
+
+/// CPU seconds of every `postgres` process on this machine, including backends that already exited (their time
+/// is in the postmaster's reaped-children counters).
+fn postgres_cpu_secs() -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return f64::NAN };
+    dir.filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
+        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+        .filter(|s| s.contains("(postgres)"))
+        .map(|s| stat_cpu_secs(&s, true))
+        .sum()
+}
+
 async fn run_extract(label: &str, spec: &SourceSpec) {
     let reset = reset_peak();
+    let (cpu0, pg0) = (own_cpu_secs(), postgres_cpu_secs());
     let start = Instant::now();
     let mut records = 0u64;
     let mut problems = 0u64;
@@ -52,6 +82,7 @@ async fn run_extract(label: &str, spec: &SourceSpec) {
     .await
     .unwrap_or_else(|e| panic!("{label}: {e}"));
     let secs = start.elapsed().as_secs_f64();
+    let (cpu, pg) = (own_cpu_secs() - cpu0, postgres_cpu_secs() - pg0);
     black_box(weight);
     println!(
         "{label:<12} {records:>9} records in {secs:>6.2} s = {:>9.0} rows/s, peak RSS {:>6.1} MiB{}, {problems} problems, generation {}",
@@ -60,6 +91,7 @@ async fn run_extract(label: &str, spec: &SourceSpec) {
         if reset { "" } else { " (process peak: clear_refs unavailable)" },
         summary.detection.generation
     );
+    println!("{:<12} CPU: ferry {cpu:.2} s, PostgreSQL server {pg:.2} s", "");
 }
 
 fn main() {
@@ -67,6 +99,7 @@ fn main() {
     let mut generation = Generation::Current;
     let mut from: Option<String> = None;
     let mut write_dump: Option<String> = None;
+    let mut keep = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -76,6 +109,8 @@ fn main() {
             "--from" => from = args.next(),
             // only write the generated dump to a path (for profiling)
             "--write-dump" => write_dump = args.next(),
+            // leave the generated database in place
+            "--keep" => keep = true,
             _ => {} // cargo passes --bench
         }
     }
@@ -145,6 +180,10 @@ fn main() {
         let dump = SourceSpec::Dump(path.clone());
         tokio::spawn(async move { run_extract("dump", &dump).await }).await.expect("task");
 
-        client.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)")).await.expect("drop database");
+        if keep {
+            println!("kept {}", ferry_atomic::redact_url(url.as_str()));
+        } else {
+            client.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)")).await.expect("drop database");
+        }
     });
 }

@@ -122,7 +122,12 @@ impl Collector<'_> {
         if r.object == "sales" {
             self.sales.push(r.clone());
         }
-        *self.counts.entry(r.object.clone()).or_default() += 1;
+        match self.counts.get_mut(&r.object) {
+            Some(n) => *n += 1,
+            None => {
+                self.counts.insert(r.object.clone(), 1);
+            }
+        }
         (self.sink)(Item::Record(r))
     }
 

@@ -11,7 +11,7 @@ use tokio_postgres::{Client, IsolationLevel, NoTls, SimpleQueryMessage, Transact
 use crate::automation::{self, AutomationItem, AutomationKind};
 use crate::error::AtomicError;
 use crate::model::{Catalog, Column, EnumType, ForeignKey, Table, is_system_schema, quote_ident};
-use crate::rows::{Decoded, RowDecoder, decode_batch};
+use crate::rows::{Decoded, RowDecoder, decode_line};
 use crate::source::PgUrl;
 use crate::standard::Detection;
 
@@ -495,80 +495,45 @@ impl<'a> LiveSnapshot<'a> {
         let context = format!("reading table {}", table.qualified());
         let stream = self.txn.copy_out(sql.as_str()).await.map_err(|e| db_err(&self.url, &context, &e))?;
         let mut stream = std::pin::pin!(stream);
-        // Rows are decoded on a blocking thread, fed with batches of whole lines, so the connection keeps
-        // streaming while rows are decoded. Results come back in order; at most MAX_IN_FLIGHT batches are pending,
-        // which bounds memory whatever the table size.
-        const BATCH_BYTES: usize = 256 * 1024;
-        const MAX_IN_FLIGHT: usize = 4;
-        let (raw_tx, raw_rx) = std::sync::mpsc::channel::<(Vec<u8>, u64)>();
-        let (out_tx, mut out_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<Decoded>>();
-        let worker_decoder = decoder.clone();
-        let worker = tokio::task::spawn_blocking(move || {
-            for (batch, first) in raw_rx {
-                if out_tx.send(decode_batch(&worker_decoder, &batch, first, None)).is_err() {
-                    break;
-                }
-            }
-        });
-        let gone = || AtomicError::Database {
-            url: self.url.clone(),
-            context: context.clone(),
-            message: "the row decoder stopped unexpectedly".into(),
-        };
-        let mut deliver = |items: Vec<Decoded>| -> Result<(), AtomicError> {
-            for item in items {
-                match item {
-                    Decoded::Record(r) => on_record(r)?,
-                    Decoded::Problem(p) => on_problem(p)?,
+        // Rows are decoded right here, as their CopyData messages arrive (PostgreSQL sends one per row), while the
+        // connection task reads the socket on another worker. A second decoding thread was tried: handing every
+        // record across threads cost more (allocator contention, wake-ups) than the parallelism gained.
+        // Only a row split across messages is copied; memory stays bounded by one row whatever the table size.
+        let mut pending: Vec<u8> = Vec::new();
+        let mut out: Vec<Decoded> = Vec::with_capacity(16);
+        let mut problems: Vec<Problem> = Vec::new();
+        let mut next_ordinal = 1u64;
+        let mut decode_lines = |lines: &[u8], next_ordinal: &mut u64| -> Result<(), AtomicError> {
+            let mut start = 0;
+            for end in memchr::memchr_iter(b'\n', lines) {
+                decode_line(&decoder, &lines[start..end], *next_ordinal, None, &mut out, &mut problems);
+                *next_ordinal += 1;
+                start = end + 1;
+                for item in out.drain(..) {
+                    match item {
+                        Decoded::Record(r) => on_record(r)?,
+                        Decoded::Problem(p) => on_problem(p)?,
+                    }
                 }
             }
             Ok(())
         };
-        let mut batch: Vec<u8> = Vec::with_capacity(BATCH_BYTES + 64 * 1024);
-        let mut next_ordinal = 1u64;
-        let mut in_flight = 0usize;
-        loop {
-            while let Ok(items) = out_rx.try_recv() {
-                in_flight -= 1;
-                deliver(items)?;
-            }
-            if in_flight >= MAX_IN_FLIGHT {
-                let items = out_rx.recv().await.ok_or_else(gone)?;
-                in_flight -= 1;
-                deliver(items)?;
-                continue;
-            }
-            let Some(chunk) = stream.next().await else { break };
+        while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| db_err(&self.url, &context, &e))?;
-            batch.extend_from_slice(&chunk);
-            if batch.len() >= BATCH_BYTES
-                && let Some(p) = memchr::memrchr(b'\n', &batch)
-            {
-                let mut full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_BYTES + 64 * 1024));
-                batch.extend_from_slice(&full[p + 1..]);
-                full.truncate(p + 1);
-                let lines = memchr::memchr_iter(b'\n', &full).count() as u64;
-                raw_tx.send((full, next_ordinal)).map_err(|_| gone())?;
-                next_ordinal += lines;
-                in_flight += 1;
+            if pending.is_empty() && chunk.ends_with(b"\n") {
+                decode_lines(&chunk, &mut next_ordinal)?;
+            } else {
+                pending.extend_from_slice(&chunk);
+                if let Some(p) = memchr::memrchr(b'\n', &pending) {
+                    decode_lines(&pending[..=p], &mut next_ordinal)?;
+                    pending.drain(..=p);
+                }
             }
         }
-        if !batch.is_empty() {
-            if !batch.ends_with(b"\n") {
-                batch.push(b'\n');
-            }
-            let lines = memchr::memchr_iter(b'\n', &batch).count() as u64;
-            raw_tx.send((batch, next_ordinal)).map_err(|_| gone())?;
-            next_ordinal += lines;
-            in_flight += 1;
+        if !pending.is_empty() {
+            pending.push(b'\n');
+            decode_lines(&pending, &mut next_ordinal)?;
         }
-        drop(raw_tx);
-        while in_flight > 0 {
-            let items = out_rx.recv().await.ok_or_else(gone)?;
-            in_flight -= 1;
-            deliver(items)?;
-        }
-        worker.await.map_err(|_| gone())?;
         Ok(next_ordinal - 1)
     }
 

@@ -170,6 +170,17 @@ pub fn unescape_copy_field(field: &[u8]) -> Result<Option<Cow<'_, str>>, String>
     String::from_utf8(out).map(|s| Some(Cow::Owned(s))).map_err(|e| format!("not valid UTF-8: {e}"))
 }
 
+/// [`unescape_copy_field`] for a field already known to be UTF-8.
+pub fn unescape_copy_str(field: &str) -> Result<Option<Cow<'_, str>>, String> {
+    if field == "\\N" {
+        return Ok(None);
+    }
+    if memchr::memchr(b'\\', field.as_bytes()).is_none() {
+        return Ok(Some(Cow::Borrowed(field)));
+    }
+    unescape_copy_field(field.as_bytes())
+}
+
 /// Escapes a string for a text-format COPY field.
 pub fn escape_copy_into(out: &mut String, s: &str) {
     for c in s.chars() {
@@ -237,8 +248,54 @@ pub fn timestamptz_to_rfc3339(text: &str) -> Result<String, String> {
     if t == "infinity" || t == "-infinity" {
         return Ok(t.to_string());
     }
+    if let Some(s) = utc_fast_path(t) {
+        return Ok(s);
+    }
     let ts = parse_timestamptz(t).ok_or_else(|| format!("{t:?} is not a timestamp with time zone"))?;
     Ok(ts.to_string())
+}
+
+/// The shape a session in UTC prints, `YYYY-MM-DD HH:MM:SS[.ffffff]+00`, rewritten without parsing it into a
+/// timestamp: the result is exactly what `jiff::Timestamp`'s display gives for it (fraction without trailing
+/// zeros, `Z`). Anything else — another offset, a date that does not exist, a leap second, year 9999 — returns `None` and
+/// takes the general path.
+fn utc_fast_path(t: &str) -> Option<String> {
+    let b = t.as_bytes();
+    let body = b.strip_suffix(b"+00")?;
+    if body.len() < 19 {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        body[r].iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
+    };
+    let seps = [(4, b'-'), (7, b'-'), (10, b' '), (13, b':'), (16, b':')];
+    if seps.iter().any(|&(i, c)| body[i] != c) {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    // jiff's timestamps end late on 9999-12-30: leave the last year to the general path
+    if year == 0 || year > 9998 || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    jiff::civil::Date::new(year as i16, month as i8, day as i8).ok()?;
+    let frac = &body[19..];
+    let digits = match frac {
+        [] => &frac[..0],
+        [b'.', d @ ..] if (1..=9).contains(&d.len()) && d.iter().all(u8::is_ascii_digit) => d,
+        _ => return None,
+    };
+    let kept = digits.len() - digits.iter().rev().take_while(|&&c| c == b'0').count();
+    let mut out = String::with_capacity(21 + kept);
+    out.push_str(&t[..10]);
+    out.push('T');
+    out.push_str(&t[11..19]);
+    if kept > 0 {
+        out.push('.');
+        out.push_str(&t[20..20 + kept]);
+    }
+    out.push('Z');
+    Some(out)
 }
 
 fn parse_timestamptz(t: &str) -> Option<jiff::Timestamp> {
@@ -430,6 +487,45 @@ mod tests {
         assert_eq!(timestamptz_to_rfc3339("2024-03-01 10:20:30+00").unwrap(), "2024-03-01T10:20:30Z");
         assert_eq!(timestamptz_to_rfc3339("1890-01-01 00:00:00+00:09:21").unwrap(), "1889-12-31T23:50:39Z");
         assert!(timestamptz_to_rfc3339("yesterday").is_err());
+    }
+
+    #[test]
+    fn utc_fast_path_matches_the_general_path() {
+        // every shape the fast path takes must give exactly what parsing into a timestamp gives
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let fracs = ["", ".5", ".000001", ".123456", ".100000", ".0", ".120", ".999999999"];
+        let mut checked = 0;
+        for _ in 0..20_000 {
+            let text = format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}{}+00",
+                [1, 999, 1000, 1970, 2000, 2024, 2038, 9999][next(8) as usize],
+                next(13),
+                next(32),
+                next(25),
+                next(61),
+                next(61),
+                fracs[next(fracs.len() as u64) as usize]
+            );
+            let general = parse_timestamptz(&text).map(|ts| ts.to_string());
+            if let Some(fast) = utc_fast_path(&text) {
+                assert_eq!(Some(&fast), general.as_ref(), "{text}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 10_000, "the fast path took only {checked} values");
+        for odd in
+            ["2024-02-30 10:00:00+00", "2024-03-01 24:00:00+00", "2024-03-01 10:00:60+00", "0000-01-01 00:00:00+00"]
+        {
+            assert_eq!(utc_fast_path(odd), None, "{odd}");
+        }
+        assert_eq!(utc_fast_path("2024-03-01 10:00:00+01"), None);
+        assert_eq!(timestamptz_to_rfc3339("2024-03-01 10:20:30.120+00").unwrap(), "2024-03-01T10:20:30.12Z");
     }
 
     #[test]

@@ -114,6 +114,9 @@ impl RowDecoder {
         if self.key_cols.is_empty() {
             return format!("#{ordinal}");
         }
+        if let [k] = self.key_cols[..] {
+            return fields.get(k).and_then(|f| f.as_deref()).unwrap_or("").to_string();
+        }
         let parts: Vec<&str> =
             self.key_cols.iter().map(|&k| fields.get(k).and_then(|f| f.as_deref()).unwrap_or("")).collect();
         parts.join(",")
@@ -190,25 +193,6 @@ pub(crate) enum Decoded {
     Problem(Problem),
 }
 
-/// Decodes a batch of whole COPY lines (each ending in `\n`) whose first row has ordinal `first`. `location`
-/// (file, first line number) puts the place of unreadable rows into their problems.
-pub(crate) fn decode_batch(
-    decoder: &RowDecoder,
-    batch: &[u8],
-    first: u64,
-    location: Option<(&str, u64)>,
-) -> Vec<Decoded> {
-    let mut out = Vec::with_capacity(256);
-    let mut problems = Vec::new();
-    let mut start = 0;
-    for (n, end) in memchr::memchr_iter(b'\n', batch).enumerate() {
-        let line = &batch[start..end];
-        start = end + 1;
-        decode_line(decoder, line, first + n as u64, location.map(|(p, l)| (p, l + n as u64)), &mut out, &mut problems);
-    }
-    out
-}
-
 /// Decodes one COPY line (without its newline) into `out`. `location` is (file, line number) for dumps.
 pub(crate) fn decode_line(
     decoder: &RowDecoder,
@@ -254,6 +238,19 @@ pub(crate) fn decode_line(
 
 /// Splits one text-format COPY line (without its newline) into unescaped fields.
 pub fn split_copy_line(line: &[u8]) -> Result<Vec<Option<Cow<'_, str>>>, String> {
+    // The usual case: the whole line is UTF-8, checked once; fields are then cut at tabs (ASCII, so always on a
+    // character boundary). A line that is not UTF-8 as a whole goes field by field, so the error names the field's
+    // own bytes.
+    if let Ok(text) = std::str::from_utf8(line) {
+        let mut out = Vec::with_capacity(24);
+        let mut start = 0;
+        for tab in memchr::memchr_iter(b'\t', line) {
+            out.push(pgtext::unescape_copy_str(&text[start..tab])?);
+            start = tab + 1;
+        }
+        out.push(pgtext::unescape_copy_str(&text[start..])?);
+        return Ok(out);
+    }
     let mut out = Vec::with_capacity(24);
     let mut start = 0;
     for tab in memchr::memchr_iter(b'\t', line) {
