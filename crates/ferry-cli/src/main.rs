@@ -26,6 +26,18 @@ enum Command {
     /// Audit the source and the destination and write a human-editable migration plan (TOML); writes nothing to
     /// the destination. Re-running it over an edited plan keeps the edits.
     Plan(cmd::plan::PlanArgs),
+    /// Make the plan's data-model changes in the destination and load every record, exactly once: after a crash,
+    /// run it again and it continues where it stopped.
+    Apply(cmd::apply::ApplyArgs),
+    /// Read back every migrated record, compare it field by field with the source through the plan, and write the
+    /// report (HTML, Markdown, JSON). Exits non-zero when anything mismatched or is unaccounted for.
+    Verify(cmd::verify::VerifyArgs),
+    /// Delete every record the migration created and undo its data-model changes: the destination returns to its
+    /// state before the migration.
+    Rollback(cmd::rollback::RollbackArgs),
+    /// The whole journey with nothing installed: a generated Atomic CRM backup into an in-process Twenty sandbox,
+    /// plan → apply → verify, and where the report is.
+    Demo(cmd::demo::DemoArgs),
     /// Write a realistic Atomic CRM backup file of any size and schema generation, for demos and rehearsals.
     Generate(cmd::generate::GenerateArgs),
     /// Serve a Twenty sandbox: a stateful emulator of one Twenty workspace's API, to rehearse a migration.
@@ -47,6 +59,10 @@ fn main() -> std::process::ExitCode {
             Command::Audit(args) => cmd::audit::run(args).await,
             Command::Generate(args) => cmd::generate::run(args).await,
             Command::Plan(args) => cmd::plan::run(args).await,
+            Command::Apply(args) => cmd::apply::run(args).await,
+            Command::Verify(args) => cmd::verify::run(args).await,
+            Command::Rollback(args) => cmd::rollback::run(args).await,
+            Command::Demo(args) => cmd::demo::run(args).await,
             Command::Sandbox(args) => cmd::sandbox::run(args).await,
         }
     });
