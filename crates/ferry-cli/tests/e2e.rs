@@ -25,8 +25,15 @@ fn assert_relations(snapshot: &Value) {
     let attachments = rows(snapshot, "attachment");
     assert!(!attachments.is_empty(), "attachments are migrated");
     for a in attachments {
-        let parent = ["noteId", "companyId", "personId", "opportunityId", "taskId"].iter().find(|f| a[**f].is_string());
-        assert!(parent.is_some(), "every attachment has its parent: {a}");
+        // Servers name the parent column `noteId` or `targetNoteId` (by version): either must hold an existing parent.
+        let parent = ["note", "company", "person", "opportunity", "task"].iter().find_map(|o| {
+            let cap = format!("{}{}", o[..1].to_uppercase(), &o[1..]);
+            [format!("{o}Id"), format!("target{cap}Id")]
+                .into_iter()
+                .find_map(|f| a[&f].as_str().map(|id| (*o, id.to_string())))
+        });
+        let (object, id) = parent.unwrap_or_else(|| panic!("every attachment has its parent: {a}"));
+        assert!(rows(snapshot, object).iter().any(|r| r["id"] == id.as_str()), "the parent {object} {id} exists: {a}");
     }
 }
 
