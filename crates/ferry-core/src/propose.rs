@@ -560,7 +560,7 @@ impl<'a> Proposer<'a> {
                     field: f.name.clone(),
                     what: format!(
                         "holds several {target} but {dname}.{dfield} holds one: the first becomes {dfield}, and every \
-                         one of them (the first included) is linked through a {join} record"
+                         one of them (the first included) is linked through {join} records"
                     ),
                 });
             }
@@ -920,6 +920,18 @@ impl<'a> Proposer<'a> {
         if let Some(what) = lossy {
             self.lossy.push(Lossy { object: so.name.clone(), field: f.name.clone(), what });
         }
+        if d.unique && !f.unique {
+            self.lossy.push(Lossy {
+                object: so.name.clone(),
+                field: f.name.clone(),
+                what: format!(
+                    "{dname}.{} takes a value once, {}.{} may repeat one: a record whose value an earlier record \
+                     already has is refused by the destination (reported with both); merge the duplicates in the \
+                     source first, or map {} to another field",
+                    d.name, so.name, f.name, f.name
+                ),
+            });
+        }
         Some(FieldPlan { destination: d.name.clone(), source: vec![f.name.clone()], transform, reason: why })
     }
 
@@ -1226,7 +1238,7 @@ fn match_object(so: &ObjectDef, dest: &[ObjectDef]) -> Option<(String, String)> 
         }
         let c = concept(s)?;
         let d = dest.iter().find(|d| concept(&singular(&norm(&d.name))) == Some(c))?;
-        Some((d.name.clone(), format!("CRM vocabulary: a {s} is a {}", d.name)))
+        Some((d.name.clone(), format!("CRM vocabulary: {s} ≈ {}", d.name)))
     };
     if let Some((d, why)) = try_name(&whole) {
         let why = if why == "same name" && norm(&so.name) != norm(&d) {
@@ -1539,7 +1551,7 @@ mod tests {
                         ids(),
                         vec![
                             field("name", FieldKind::FullName),
-                            field("emails", FieldKind::Emails),
+                            FieldDef { unique: true, ..field("emails", FieldKind::Emails) },
                             field("jobTitle", FieldKind::Text),
                             field("city", FieldKind::Text),
                             rel("companyId", "company"),
@@ -1712,6 +1724,11 @@ mod tests {
         assert_eq!(emails.transform, Transform::Emails);
         assert!(emails.reason.contains("type compatibility"), "{}", emails.reason);
         assert!(plan.lossy.iter().any(|l| l.object == "contacts" && l.field == "email_jsonb"));
+        assert!(
+            plan.lossy.iter().any(|l| l.field == "email_jsonb" && l.what.contains("takes a value once")),
+            "a unique destination field fed by a field that may repeat is named: {:?}",
+            plan.lossy
+        );
         assert_eq!(contacts.relations.iter().find(|r| r.source == "company_id").unwrap().destination, "companyId");
         let custom = plan.create.fields.iter().find(|f| f.name == "favouriteColor").expect("custom column kept");
         assert!(custom.reason.contains("custom column"), "{}", custom.reason);

@@ -200,8 +200,23 @@ pub fn summary(
         let _ = writeln!(s, "  {}.{}: {}", l.object, l.field, l.what);
     }
     let _ = writeln!(s, "\nNot migrated ({}):", plan.not_migrated.len());
+    // objects and tables one by one; automation (many items, one reason) counted by kind
+    let mut automation: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for n in &plan.not_migrated {
-        let _ = writeln!(s, "  {} {}: {}", n.kind, n.name, n.why);
+        if matches!(n.kind.as_str(), "object" | "table") {
+            let _ = writeln!(s, "  {} {} ({}): {}", n.kind, n.name, n.what, n.why);
+        } else {
+            *automation.entry(n.kind.as_str()).or_default() += 1;
+        }
+    }
+    if !automation.is_empty() {
+        let counts: Vec<String> = automation.iter().map(|(k, n)| format!("{n} × {k}")).collect();
+        let _ = writeln!(
+            s,
+            "  automation: {} — each listed with what it does under not_migrated in the plan; rebuild what is still \
+             needed with the destination's own workflows and permissions",
+            counts.join(", ")
+        );
     }
     let _ = writeln!(s, "\nEdit {} as needed, then run `ferry apply {}`.", out.display(), out.display());
     s
