@@ -1277,17 +1277,25 @@ fn option_value(label: &str, value: &str, upper: bool) -> String {
     if !upper {
         return value.to_string();
     }
-    let from = if value.chars().any(|c| c.is_ascii_alphabetic()) || label.trim().is_empty() { value } else { label };
-    let mut out = String::new();
-    for c in from.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_uppercase());
-        } else if !out.is_empty() && !out.ends_with('_') {
-            out.push('_');
+    let snake = |from: &str| {
+        let mut out = String::new();
+        for c in from.chars() {
+            if c.is_ascii_alphanumeric() {
+                out.push(c.to_ascii_uppercase());
+            } else if !out.is_empty() && !out.ends_with('_') {
+                out.push('_');
+            }
         }
-    }
-    while out.ends_with('_') {
-        out.pop();
+        while out.ends_with('_') {
+            out.pop();
+        }
+        out
+    };
+    let from_value = value.chars().any(|c| c.is_ascii_alphabetic()) || label.trim().is_empty();
+    let mut out = if from_value { snake(value) } else { snake(label) };
+    if out.is_empty() {
+        // a label without a Latin letter or digit (عميل مهم): the value (an id) still tells options apart
+        out = snake(value);
     }
     if out.is_empty() {
         out.push_str("EMPTY");
@@ -1655,6 +1663,7 @@ mod tests {
         assert_eq!(option_value("In negociation", "in-negociation", true), "IN_NEGOCIATION");
         assert_eq!(option_value("", "1", true), "V_1");
         assert_eq!(option_value("football-fan", "7", true), "FOOTBALL_FAN", "ids take their label");
+        assert_eq!(option_value("عميل مهم", "8", true), "V_8", "a label with no Latin letter keeps the id");
     }
 
     #[test]
