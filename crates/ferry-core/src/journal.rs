@@ -363,14 +363,14 @@ impl Journal {
 
     /// The state of one source row, with its destination id.
     pub fn state(&self, object: &str, key: &str) -> Result<Option<(RowState, String)>, JournalError> {
+        // Asked once per record by the loader and by verify: the statement is prepared once.
         let r = self
             .conn
-            .query_row(
-                "SELECT state, dest_id FROM row_state WHERE object = ?1 AND source_key = ?2",
-                params![object, key],
-                |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
-            )
-            .optional();
+            .prepare_cached("SELECT state, dest_id FROM row_state WHERE object = ?1 AND source_key = ?2")
+            .and_then(|mut stmt| {
+                stmt.query_row(params![object, key], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))
+                    .optional()
+            });
         match self.sql(r)? {
             None => Ok(None),
             Some((state, dest)) => Ok(Some((self.parse_state(state)?, dest))),

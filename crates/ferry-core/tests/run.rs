@@ -1067,3 +1067,45 @@ async fn progress_is_told_of_every_object() {
     assert_eq!((contacts.done, contacts.written), (12, 12));
     assert!(seen.advanced >= 6);
 }
+
+#[tokio::test]
+async fn loss_of_a_schema_change_made_just_before_a_crash_is_prevented_by_the_intent() {
+    let fake = Fake::new();
+    let before = fake.snapshot();
+    let mut s = setup(source());
+    // Calls: members, model, then create_object: the destination creates the object, the process dies before
+    // the journal hears of it.
+    fake.commit_before_crash.set(true);
+    fake.crash_at.set(Some(3));
+    assert!(s.apply(&fake, opts()).await.is_err());
+    assert!(fake.snapshot().model.iter().any(|o| o.name == "sectorRegistry"), "the destination made the change");
+    assert!(s.journal.schema_changes_to_undo().unwrap().is_empty(), "the journal did not hear of it");
+    fake.heal();
+    s.reopen();
+    let summary = s.apply(&fake, opts()).await.unwrap();
+    assert_eq!(summary.schema_changes, 4, "the crashed run's object is journalled on the re-run");
+    let changes = s.journal.schema_changes_to_undo().unwrap();
+    let recovered = changes.iter().find(|c| c.object == "sectorRegistry").unwrap();
+    assert_eq!(recovered.dest_id, "", "found again by name when undone");
+    s.rollback(&fake).await.unwrap();
+    assert_eq!(fake.snapshot(), before);
+}
+
+#[tokio::test]
+async fn what_existed_before_the_migration_is_not_journalled_nor_undone() {
+    let fake = Fake::new();
+    {
+        let mut state = fake.state.borrow_mut();
+        let company = state.model.iter_mut().find(|o| o.name == "company").unwrap();
+        let mut sector = field("sector", FieldKind::Select);
+        sector.options = vec![option("TECH", 0), option("ENERGY", 1)];
+        company.fields.push(sector);
+    }
+    let before = fake.snapshot();
+    let mut s = setup(source());
+    let summary = s.apply(&fake, opts()).await.unwrap();
+    assert_eq!(summary.schema_changes, 3, "the existing company.sector is used, not created");
+    assert!(s.verify(&fake).await.ok());
+    s.rollback(&fake).await.unwrap();
+    assert_eq!(fake.snapshot(), before, "company.sector is still there");
+}

@@ -48,7 +48,7 @@ pub async fn verify<W: Workspace>(
         title: "Migration report".into(),
         source: plan.source.location.clone(),
         destination: plan.destination.location.clone(),
-        problems: journal.problems()?,
+        problems: unique(journal.problems()?),
         lossy: plan.lossy.clone(),
         not_migrated: plan.not_migrated.clone(),
         throughput: journal
@@ -182,6 +182,12 @@ pub async fn verify<W: Workspace>(
         }
     }
     Ok(report)
+}
+
+/// The problems without repeats, in order (a run resumed after a crash may have met the same problem twice).
+fn unique(problems: Vec<crate::problem::Problem>) -> Vec<crate::problem::Problem> {
+    let mut seen = std::collections::HashSet::new();
+    problems.into_iter().filter(|p| seen.insert(serde_json::to_string(p).unwrap_or_default())).collect()
 }
 
 /// The destination id of a written row, parsed.

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use uuid::Uuid;
 
 use super::{Progress, RUN, RunError, Tally, ws};
-use crate::journal::{Journal, RowState};
+use crate::journal::{Journal, RowState, SchemaChangeKind};
 use crate::plan::Plan;
 use crate::workspace::Workspace;
 
@@ -99,7 +99,17 @@ pub async fn rollback<W: Workspace>(
         journal.forget_rows(object, &keys)?;
     }
 
-    for change in journal.schema_changes_to_undo()? {
+    let changes = journal.schema_changes_to_undo()?;
+    // Objects this migration created go with their fields: undoing a field of such an object first is needless,
+    // and may be refused (a destination's default fields, such as a custom object's `name`, cannot be deleted).
+    let created_objects: HashSet<String> =
+        changes.iter().filter(|c| c.kind == SchemaChangeKind::ObjectCreated).map(|c| c.object.clone()).collect();
+    for change in changes {
+        if change.field.is_some() && created_objects.contains(&change.object) {
+            journal.mark_schema_change_undone(change.seq)?;
+            out.schema_changes += 1;
+            continue;
+        }
         let what = match &change.field {
             Some(f) => format!("undoing {:?} of {}.{f}", change.kind, change.object),
             None => format!("undoing {:?} of {}", change.kind, change.object),
