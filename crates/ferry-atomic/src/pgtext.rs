@@ -175,10 +175,43 @@ pub fn unescape_copy_str(field: &str) -> Result<Option<Cow<'_, str>>, String> {
     if field == "\\N" {
         return Ok(None);
     }
-    if memchr::memchr(b'\\', field.as_bytes()).is_none() {
+    let bytes = field.as_bytes();
+    let Some(first) = memchr::memchr(b'\\', bytes) else {
         return Ok(Some(Cow::Borrowed(field)));
+    };
+    // Escapes that stand for one character keep the text UTF-8, so it is not checked again; octal and hex escapes
+    // (which PostgreSQL never writes, but a hand-made dump may hold) can make any byte: those take the byte path.
+    let mut out = String::with_capacity(field.len());
+    let mut i = 0;
+    let mut next = Some(first);
+    while let Some(p) = next {
+        out.push_str(&field[i..p]);
+        if p + 1 == bytes.len() {
+            out.push('\\');
+            i = bytes.len();
+            break;
+        }
+        let c = match bytes[p + 1] {
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'v' => '\u{b}',
+            b'0'..=b'7' | b'x' => return unescape_copy_field(bytes),
+            // any other character stands for itself: it starts the next run of text
+            _ => {
+                i = p + 1;
+                next = memchr::memchr(b'\\', &bytes[p + 2..]).map(|q| q + p + 2);
+                continue;
+            }
+        };
+        out.push(c);
+        i = p + 2;
+        next = memchr::memchr(b'\\', &bytes[i..]).map(|q| q + i);
     }
-    unescape_copy_field(field.as_bytes())
+    out.push_str(&field[i..]);
+    Ok(Some(Cow::Owned(out)))
 }
 
 /// Escapes a string for a text-format COPY field.
@@ -478,6 +511,29 @@ mod tests {
         assert_eq!(unescape_copy_field(s.as_bytes()).unwrap().unwrap(), "a\tb\nc\\d\r");
         assert_eq!(unescape_copy_field(b"\\N").unwrap(), None);
         assert_eq!(unescape_copy_field(b"\\101\\x42").unwrap().unwrap(), "AB");
+    }
+
+    #[test]
+    fn unescaping_text_gives_what_unescaping_bytes_gives() {
+        let pieces = [
+            "a", "é", "😀", "\\\\", "\\n", "\\t", "\\r", "\\b", "\\f", "\\v", "\\é", "\\\"", "\\101", "\\x41", "\\x",
+            "\\N", "N",
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for n in 0..5_000 {
+            let mut field = String::new();
+            for _ in 0..(n % 7) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                field.push_str(pieces[(seed % pieces.len() as u64) as usize]);
+            }
+            if n % 11 == 0 {
+                field.push('\\');
+            }
+            assert_eq!(unescape_copy_str(&field), unescape_copy_field(field.as_bytes()), "{field:?}");
+        }
+        assert_eq!(unescape_copy_str("a\\nb\\\\c").unwrap().unwrap(), "a\nb\\c");
     }
 
     #[test]
