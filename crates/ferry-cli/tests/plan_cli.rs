@@ -212,7 +212,12 @@ async fn re_running_plan_on_an_edited_plan_keeps_the_edits() {
     let member = plan.members[0].source.clone();
     plan.save(&out_file).unwrap();
 
-    let second = ferry_async(args, Some(KEY)).await;
+    // the second run takes the key from a file instead of the environment
+    let key_file = dir.path().join("twenty.key");
+    std::fs::write(&key_file, format!("{KEY}\n")).unwrap();
+    let mut with_file = args;
+    with_file.extend(["--api-key-file".to_string(), key_file.to_str().unwrap().to_string()]);
+    let second = ferry_async(with_file, None).await;
     let (stdout, stderr) = text(&second);
     assert!(second.status.success(), "{stderr}");
     assert!(stdout.contains("edits are kept"), "{stdout}");
