@@ -34,11 +34,13 @@ use crate::error::{ErrorKind, TwentyError};
 use crate::files::NewAttachment;
 use crate::filter::Filter;
 use crate::metadata::{NewField, NewObject, NewOption, NewRelation, OPTION_COLORS};
-use crate::records::ListQuery;
+use crate::records::{DeleteMode, ListQuery};
 use crate::schema::{FieldMeta, FieldType, ObjectMeta};
 
 /// The object attachments live in.
 const ATTACHMENT: &str = "attachment";
+/// The object the server writes record history into.
+const TIMELINE: &str = "timelineActivity";
 
 /// How many times `attach` settles a lost answer (asks whether the attachment exists, sends it again) before
 /// saying the outcome is unknown.
@@ -573,7 +575,21 @@ impl Workspace for TwentyClient {
         Ok(out)
     }
 
+    /// Also removes the timeline activities the server wrote about these records (`note.created`…): some point at
+    /// their record with `ON DELETE SET NULL` (exchange 01's model: note, task, opportunity), so they would outlive
+    /// it, and they exist only because the migration created the record.
     async fn delete(&self, object: &str, ids: &[Uuid]) -> Result<(), WorkspaceError> {
+        let singular = self.schema().require(object, "delete").map_err(ws_error)?.name_singular.clone();
+        let column = self.schema().link_column(TIMELINE, &singular).map(|l| l.column);
+        if let Some(column) = column {
+            for part in ids.chunks(self.batch_cap().clamp(1, 200)) {
+                let filter = Filter::and([
+                    Filter::is_in(&column, part.iter().map(Uuid::to_string)),
+                    Filter::or([Filter::is_null("deletedAt"), Filter::not_null("deletedAt")]),
+                ]);
+                self.delete_by_filter(TIMELINE, &filter, DeleteMode::Hard).await.map_err(ws_error)?;
+            }
+        }
         self.destroy_ids(object, ids).await.map(|_| ()).map_err(ws_error)
     }
 
