@@ -212,16 +212,23 @@ async fn load_object<W: Workspace>(
     staged: &str,
     mut fill: impl FnMut(Vec<(i64, crate::schema::Record)>, &mut Vec<Problem>, &mut Vec<Prepared>),
 ) -> Result<LoadStats, RunError> {
+    // Throughput is journalled at most once a second (each point is a durable write of its own).
+    let name = load.source.clone();
     let mut last_written = 0;
+    let mut unrecorded = 0;
+    let mut recorded_at = now_ms();
     let mut throughput_error: Option<JournalError> = None;
     let mut on_progress = |l: &ObjectLoad, s: &LoadStats| {
         progress.advance(&l.source, &tally(s));
-        let delta = s.written.saturating_sub(last_written);
+        unrecorded += s.written.saturating_sub(last_written);
         last_written = s.written;
-        if delta > 0
-            && let Err(e) = side.record_throughput(now_ms(), &l.source, delta)
-        {
-            throughput_error.get_or_insert(e);
+        let now = now_ms();
+        if unrecorded > 0 && now - recorded_at >= 1_000 {
+            if let Err(e) = side.record_throughput(now, &l.source, unrecorded) {
+                throughput_error.get_or_insert(e);
+            }
+            unrecorded = 0;
+            recorded_at = now;
         }
     };
     let mut loader = Loader::new(journal, workspace, load).await?.on_progress(&mut on_progress);
@@ -241,6 +248,9 @@ async fn load_object<W: Workspace>(
     let stats = loader.finish().await?;
     if let Some(e) = throughput_error {
         return Err(e.into());
+    }
+    if unrecorded > 0 {
+        side.record_throughput(now_ms(), &name, unrecorded)?;
     }
     Ok(stats)
 }
