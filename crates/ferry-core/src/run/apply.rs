@@ -413,6 +413,13 @@ impl Intent {
                         before.as_ref(),
                     )?;
                 }
+                // This run saw it missing, yet the destination has it (listed under another name, or made by
+                // someone else meanwhile): it is not ours. Say so, or a later run would take it for a creation
+                // lost in a crash, and rollback would delete it.
+                None => {
+                    journal.set_meta(&self.key, "preexisting")?;
+                    return Ok(0);
+                }
                 _ => return Ok(0),
             },
         }
