@@ -5,10 +5,10 @@ use serde_json::{Map, Value, json};
 use crate::error::ApiError;
 use crate::filter::{Filter, parse_rest_filter};
 use crate::query::{Cursor, Ordering_, page_of, paginate, parse_direction};
-use crate::render::render;
+use crate::render::{BodyRef, render};
 use crate::schema::{ObjectMeta, pascal};
 use crate::server::{Reply, Req, Shared};
-use crate::store::{CreateOptions, State, row_id};
+use crate::store::{CreateOptions, Row, State, row_id};
 
 /// Handles one `/rest/…` records request (auth already checked).
 pub fn handle(shared: &Shared, req: &Req) -> Reply {
@@ -273,13 +273,35 @@ fn create(shared: &Shared, state: &mut State, obj: &ObjectMeta, req: &Req, batch
             shared.config.batch_max
         )));
     }
-    let rows = state.create(&obj.name_singular, &inputs, CreateOptions { upsert })?;
-    if batch {
-        let out: Vec<Value> = rows.iter().map(|r| render(state, &shared.base_url, obj, r, 0)).collect();
-        Ok(Reply::json(201, &json!({"data": {format!("create{}", pascal(&obj.name_plural)): out}})))
+    let ids = state.create_ids(&obj.name_singular, &inputs, CreateOptions { upsert })?;
+    drop(inputs);
+    // The answer is written straight from the stored rows (no copy of each row into a new value).
+    let table = state.tables.get(&obj.name_singular);
+    let rows: Vec<&Row> = ids.iter().filter_map(|id| table.and_then(|t| t.rows.get(id))).collect();
+    let bodies = BodyRef::many(state, &shared.base_url, obj, &rows);
+    let answer = if batch {
+        json_bytes(&CreateAnswer { data: [(format!("create{}", pascal(&obj.name_plural)), &bodies[..])] })
     } else {
-        let row = rows.first().ok_or_else(|| ApiError::internal("no record created"))?;
-        let out = render(state, &shared.base_url, obj, row, 0);
-        Ok(Reply::json(201, &json!({"data": {format!("create{}", pascal(&obj.name_singular)): out}})))
-    }
+        let body = bodies.first().ok_or_else(|| ApiError::internal("no record created"))?;
+        json_bytes(&CreateAnswer { data: [(format!("create{}", pascal(&obj.name_singular)), body)] })
+    };
+    Ok(Reply::json_bytes(201, answer))
+}
+
+/// `{"data": {"<key>": …}}`.
+#[derive(serde::Serialize)]
+struct CreateAnswer<T: serde::Serialize> {
+    #[serde(serialize_with = "one_entry")]
+    data: [(String, T); 1],
+}
+
+fn one_entry<T: serde::Serialize, S: serde::Serializer>(entry: &[(String, T); 1], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(1))?;
+    map.serialize_entry(&entry[0].0, &entry[0].1)?;
+    map.end()
+}
+
+fn json_bytes(v: &impl serde::Serialize) -> Vec<u8> {
+    serde_json::to_vec(v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}").into_bytes())
 }

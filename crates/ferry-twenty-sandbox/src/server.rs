@@ -55,6 +55,13 @@ impl Reply {
     }
 }
 
+impl Reply {
+    /// A JSON answer already serialised.
+    pub fn json_bytes(status: u16, body: Vec<u8>) -> Reply {
+        Reply { status, body: Bytes::from(body), content_type: Some("application/json; charset=utf-8") }
+    }
+}
+
 impl From<ApiError> for Reply {
     fn from(e: ApiError) -> Reply {
         Reply::json(e.status, &e.body)

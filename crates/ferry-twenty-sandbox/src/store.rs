@@ -413,6 +413,18 @@ impl State {
 
     /// Creates (or upserts) records: all validated first, nothing written on error.
     pub fn create(&mut self, obj_name: &str, inputs: &[Value], opts: CreateOptions) -> Result<Vec<Row>, ApiError> {
+        let ids = self.create_ids(obj_name, inputs, opts)?;
+        let table = self.tables.get(obj_name);
+        Ok(ids.iter().filter_map(|id| table.and_then(|t| t.rows.get(id)).cloned()).collect())
+    }
+
+    /// [`State::create`] answering the ids of the rows written, in input order (read them from the table: no copy).
+    pub fn create_ids(
+        &mut self,
+        obj_name: &str,
+        inputs: &[Value],
+        opts: CreateOptions,
+    ) -> Result<Vec<String>, ApiError> {
         let obj = self.object(obj_name)?;
         let mut prepared = Vec::with_capacity(inputs.len());
         for input in inputs {
@@ -422,6 +434,8 @@ impl State {
         let actor = api_actor(&self.api_key_name);
         let has_position = obj.field("position").is_some_and(|f| f.ftype == "POSITION");
         let mut position = if has_position { self.next_positions(&obj) } else { 0.0 };
+        // Every new row starts from the same empty row: built once per call, not once per record.
+        let template = self.empty_row(&obj);
         let empty = Table::default();
         let table = self.tables.get(&obj.name_singular).unwrap_or(&empty);
         let mut results: Vec<(Row, Option<Row>)> = Vec::new();
@@ -489,7 +503,7 @@ impl State {
                     (row, Some(before))
                 }
                 None => {
-                    let mut row = self.empty_row(&obj);
+                    let mut row = template.clone();
                     let id = values
                         .get("id")
                         .and_then(Value::as_str)
@@ -549,12 +563,13 @@ impl State {
             }
         }
         let mut out = Vec::with_capacity(results.len());
+        let activity = self.schema.object("timelineActivity").map(|ta| self.empty_row(ta));
         for (row, before) in results {
             let id = row.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-            self.table_mut(&obj.name_singular).put(&obj, row.clone());
+            self.timeline_from(&obj, &id, before.as_ref(), Some(&row), activity.as_ref());
+            self.table_mut(&obj.name_singular).put(&obj, row);
             self.pending.push(Change::Row(obj.name_singular.clone(), id.clone()));
-            self.timeline(&obj, &id, before.as_ref(), Some(&row));
-            out.push(row);
+            out.push(id);
         }
         Ok(out)
     }
@@ -787,6 +802,18 @@ impl State {
 
     /// Server-created timeline activities (`<object>.created` / `<object>.updated` with a diff), as in 52.
     fn timeline(&mut self, obj: &ObjectMeta, id: &str, before: Option<&Row>, after: Option<&Row>) {
+        self.timeline_from(obj, id, before, after, None);
+    }
+
+    /// [`State::timeline`] starting from `template`, an empty timelineActivity row, when one is given.
+    fn timeline_from(
+        &mut self,
+        obj: &ObjectMeta,
+        id: &str,
+        before: Option<&Row>,
+        after: Option<&Row>,
+        template: Option<&Row>,
+    ) {
         if obj.name_singular == "timelineActivity" || obj.field("timelineActivities").is_none() {
             return;
         }
@@ -816,7 +843,10 @@ impl State {
             }
         };
         let now = now_iso();
-        let mut row = self.empty_row(ta);
+        let mut row = match template {
+            Some(t) => t.clone(),
+            None => self.empty_row(ta),
+        };
         let tid = uuid::Uuid::new_v4().to_string();
         row.insert("id".into(), json!(tid));
         row.insert("createdAt".into(), json!(now));
