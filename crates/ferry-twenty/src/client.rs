@@ -149,6 +149,8 @@ impl Route {
 pub(crate) enum Body {
     None,
     Json(Value),
+    /// JSON already serialised (large write payloads: no intermediate value).
+    JsonBytes(Bytes),
     /// Built afresh for each attempt (a multipart form cannot be cloned).
     Multipart(Box<dyn Fn() -> reqwest::multipart::Form + Send + Sync>),
 }
@@ -184,6 +186,11 @@ impl Call {
 
     pub fn json(mut self, body: Value) -> Call {
         self.body = Body::Json(body);
+        self
+    }
+
+    pub fn json_bytes(mut self, body: Vec<u8>) -> Call {
+        self.body = Body::JsonBytes(Bytes::from(body));
         self
     }
 
@@ -466,6 +473,7 @@ impl TwentyClient {
         req = match &call.body {
             Body::None => req,
             Body::Json(v) => req.json(v),
+            Body::JsonBytes(b) => req.header(reqwest::header::CONTENT_TYPE, "application/json").body(b.clone()),
             Body::Multipart(build) => req.multipart(build()),
         };
         Metrics::add(&inner.metrics.requests, 1);

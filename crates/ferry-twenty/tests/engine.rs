@@ -45,3 +45,27 @@ async fn the_engine_loads_exactly_once_through_the_client() {
     assert_eq!(sbx.stats().records_written, before);
     assert_eq!(common::rows(&sbx, "company").len(), 250);
 }
+
+#[tokio::test]
+async fn a_record_the_server_refuses_is_journalled_with_its_field_and_the_rest_of_its_batch_is_written() {
+    let sbx = common::sandbox(|_| {}).await;
+    let client = common::client_with(&sbx, |o| o.batch_size = 8).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut journal = Journal::open(&dir.path().join("journal.sqlite")).unwrap();
+    let object = ObjectLoad { source: "companies".into(), destination: "company".into() };
+    let mut loader = Loader::new(&mut journal, &client, object).await.unwrap().with_concurrency(3);
+    for i in 0..30 {
+        let mut record = prepared(i);
+        if i == 11 {
+            record.values.insert("nope".into(), json!("x"));
+        }
+        loader.push(record).await.unwrap();
+    }
+    let stats = loader.finish().await.unwrap();
+    assert_eq!((stats.written, stats.rejected), (29, 1), "{stats:?}");
+    assert_eq!(common::rows(&sbx, "company").len(), 29);
+    let problems = journal.problems().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].record.as_deref(), Some("src-11"));
+    assert_eq!(problems[0].field.as_deref(), Some("nope"), "{problems:?}");
+}
