@@ -102,6 +102,20 @@ impl FieldMeta {
         }
     }
 
+    /// Whether [`FieldMeta::join_column`] is `column` (asked per written record: no allocation).
+    fn has_join_column(&self, column: &str) -> bool {
+        let joins = match self.ftype.as_str() {
+            "RELATION" => self.relation.as_ref().is_some_and(|r| r.rtype == "MANY_TO_ONE"),
+            "MORPH_RELATION" => true,
+            _ => false,
+        };
+        joins
+            && match self.settings.as_ref().and_then(|s| s.get("joinColumnName")).and_then(Value::as_str) {
+                Some(c) => c == column,
+                None => column.strip_suffix("Id") == Some(self.name.as_str()),
+            }
+    }
+
     fn settings_join_column(&self) -> Option<String> {
         self.settings.as_ref()?.get("joinColumnName")?.as_str().map(str::to_string)
     }
@@ -182,7 +196,7 @@ impl ObjectMeta {
 
     /// The field whose join column is `column` (`companyId` → `company`).
     pub fn field_by_join_column(&self, column: &str) -> Option<&FieldMeta> {
-        self.fields.iter().find(|f| f.join_column().as_deref() == Some(column))
+        self.fields.iter().find(|f| f.has_join_column(column))
     }
 
     /// Database table name (custom objects get a leading underscore), used in raw database messages.
