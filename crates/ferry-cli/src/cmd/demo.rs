@@ -12,14 +12,12 @@ use ferry_atomic::files::AtomicFiles;
 use ferry_atomic::generate::{DumpStyle, GenConfig, write_dump};
 use ferry_atomic::{Generation, SourceSpec};
 use ferry_core::Journal;
-use ferry_core::plan::Endpoint;
-use ferry_core::propose::{DestinationModel, propose};
+use ferry_core::propose::propose;
 use ferry_core::run::{ApplyOptions, OwnerPolicy, apply, verify};
-use ferry_core::workspace::Workspace;
 use ferry_twenty::{ApiKey, ClientOptions, TwentyClient};
 use ferry_twenty_sandbox::{MemberSeed, SandboxConfig, SandboxHandle};
 
-use super::migration::stage_source;
+use super::migration::{destination_model, stage_source};
 use super::progress::Bars;
 
 #[derive(Args, Debug)]
@@ -79,11 +77,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 
     // 3. plan
     let source = ferry_atomic::describe::describe(&spec, None).await?;
-    let dest = DestinationModel {
-        endpoint: Endpoint { kind: "twenty".into(), location: sandbox.base_url() },
-        objects: client.model().await?,
-        members: client.members().await?,
-    };
+    let dest = destination_model(&client, &sandbox.base_url()).await?;
     let plan_file = out.join("migration.toml");
     let plan = propose(&source, &dest, PathBuf::from("migration.journal"));
     plan.save(&plan_file)?;

@@ -7,8 +7,10 @@ use anyhow::{Context, bail};
 use clap::Args;
 use ferry_atomic::SourceSpec;
 use ferry_core::Journal;
-use ferry_core::plan::Plan;
+use ferry_core::plan::{Endpoint, Plan};
+use ferry_core::propose::DestinationModel;
 use ferry_core::stage::Stage;
+use ferry_core::workspace::Workspace;
 use ferry_twenty::{ApiKey, ClientOptions, RateLimit, TwentyClient};
 
 /// The environment variable holding the Twenty API key.
@@ -31,13 +33,18 @@ pub struct DestinationArgs {
 
 /// The API key: from `--api-key-file`, else from `TWENTY_API_KEY`.
 pub fn api_key(args: &DestinationArgs) -> anyhow::Result<ApiKey> {
-    if let Some(file) = &args.api_key_file {
+    api_key_from(args.api_key_file.as_deref())
+}
+
+/// The API key: from `file` when given, else from `TWENTY_API_KEY`.
+pub fn api_key_from(file: Option<&Path>) -> anyhow::Result<ApiKey> {
+    if let Some(file) = file {
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read the API key file {}", file.display()))?;
         let key = ApiKey::new(text);
         if key.is_empty() {
             bail!(
-                "the API key file {} is empty; put the key created in Twenty (Settings → APIs & Webhooks) in it",
+                "the API key file {} is empty; put in it a key created in Twenty under Settings → APIs & Webhooks",
                 file.display()
             );
         }
@@ -50,6 +57,20 @@ pub fn api_key(args: &DestinationArgs) -> anyhow::Result<ApiKey> {
              or pass --api-key-file FILE"
         ),
     }
+}
+
+/// The destination as the proposer sees it: its data model and members, through the engine's `Workspace`.
+pub async fn destination_model(client: &TwentyClient, location: &str) -> anyhow::Result<DestinationModel> {
+    let objects = Workspace::model(client)
+        .await
+        .with_context(|| format!("cannot read the data model of the Twenty workspace at {location}"))?;
+    let members =
+        Workspace::members(client).await.with_context(|| format!("cannot list the workspace members of {location}"))?;
+    Ok(DestinationModel {
+        endpoint: Endpoint { kind: "twenty".into(), location: location.to_string() },
+        objects,
+        members,
+    })
 }
 
 /// Connects to the plan's destination.

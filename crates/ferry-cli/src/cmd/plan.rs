@@ -6,16 +6,14 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
 use ferry_atomic::SourceSpec;
-use ferry_core::plan::{Endpoint, Plan};
+use ferry_core::plan::Plan;
 use ferry_core::propose::{DestinationModel, SourceModel, propose};
-use ferry_core::workspace::Member;
-use ferry_twenty::{ApiKey, ClientOptions, TwentyClient, codec};
+use ferry_twenty::{ApiKey, ClientOptions, TwentyClient};
 
-/// The environment variable holding the Twenty API key.
-const KEY_VAR: &str = "TWENTY_API_KEY";
+use super::migration::{api_key_from, destination_model};
 
 #[derive(Args, Debug)]
 pub struct PlanArgs {
@@ -39,29 +37,6 @@ pub struct PlanArgs {
     api_key_file: Option<PathBuf>,
 }
 
-/// The API key: from `--api-key-file`, else from `TWENTY_API_KEY`.
-fn api_key(file: Option<&Path>) -> anyhow::Result<ApiKey> {
-    if let Some(file) = file {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("cannot read the API key file {}", file.display()))?;
-        let key = ApiKey::new(text);
-        if key.is_empty() {
-            bail!(
-                "the API key file {} is empty; put in it a key created in Twenty under Settings → APIs & Webhooks",
-                file.display()
-            );
-        }
-        return Ok(key);
-    }
-    match std::env::var(KEY_VAR) {
-        Ok(v) if !v.trim().is_empty() => Ok(ApiKey::new(v)),
-        _ => bail!(
-            "no Twenty API key: `export {KEY_VAR}=…` with a key created in Twenty under Settings → APIs & Webhooks, \
-             or pass --api-key-file FILE"
-        ),
-    }
-}
-
 /// The journal beside the plan: `<plan stem>.journal`.
 fn default_journal(out: &Path) -> PathBuf {
     let stem = out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "migration".into());
@@ -73,19 +48,7 @@ async fn destination(to: &str, key: ApiKey) -> anyhow::Result<DestinationModel> 
     let client = TwentyClient::connect(to, key, ClientOptions::default())
         .await
         .with_context(|| format!("cannot read the Twenty workspace at {to}"))?;
-    let objects = codec::describe(&client.schema());
-    let members = client
-        .workspace_members()
-        .await
-        .with_context(|| format!("cannot list the workspace members of {to}"))?
-        .into_iter()
-        .map(|m| Member {
-            id: m.id.to_string(),
-            name: format!("{} {}", m.first_name, m.last_name).trim().to_string(),
-            email: m.email,
-        })
-        .collect();
-    Ok(DestinationModel { endpoint: Endpoint { kind: "twenty".into(), location: to.to_string() }, objects, members })
+    destination_model(&client, to).await
 }
 
 pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
@@ -93,7 +56,7 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = spec.dump_path() {
         std::fs::File::open(path).with_context(|| format!("cannot read the source backup {}", path.display()))?;
     }
-    let key = api_key(args.api_key_file.as_deref())?;
+    let key = api_key_from(args.api_key_file.as_deref())?;
     // An edited plan that no longer reads is refused before anything else: it is never overwritten.
     let previous = if args.out.exists() {
         Some(Plan::load(&args.out).context("the existing plan is kept as it is; nothing was written")?)
