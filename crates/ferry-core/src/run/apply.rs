@@ -3,6 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 
+use futures::StreamExt;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -17,6 +18,9 @@ use crate::plan::{ObjectPlan, Plan};
 use crate::problem::Problem;
 use crate::stage::Stage;
 use crate::workspace::{Change, FileSource, Workspace, WorkspaceError};
+
+/// Files fetched from the source at once while attaching.
+const FETCH_CONCURRENCY: usize = 4;
 
 /// How many times an attachment whose outcome is unknown is attached again (harmless: the id is fixed).
 const ATTACH_ATTEMPTS: u32 = 8;
@@ -453,6 +457,9 @@ async fn attach_field<W: Workspace, F: FileSource>(
         let Some((last, _)) = page.last() else { break };
         after = *last;
         let written_before = stats.written;
+        // Files to fetch, in order; the fetches run a few at a time (a slow or unreachable file server must not
+        // set the pace), while journal and destination see them one by one, in order.
+        let mut wanted = Vec::new();
         for (_, r) in page {
             if !chosen(&o.source, &r.key) {
                 continue;
@@ -463,7 +470,7 @@ async fn attach_field<W: Workspace, F: FileSource>(
                 Value::String(s) if s.trim().is_empty() => Vec::new(),
                 other => vec![other.clone()],
             };
-            for (i, reference) in references.iter().enumerate() {
+            for (i, reference) in references.into_iter().enumerate() {
                 let key = format!("{}/{i}", r.key);
                 let id = destination_id(migration, &name, &key);
                 let id_text = id.to_string();
@@ -487,7 +494,7 @@ async fn attach_field<W: Workspace, F: FileSource>(
                     }
                 };
                 let problem = |message: String| {
-                    Problem::new(&name, message).record(&key).field(field).value(match reference {
+                    Problem::new(&name, message).record(&key).field(field).value(match &reference {
                         Value::String(s) => s.clone(),
                         other => other.to_string(),
                     })
@@ -499,7 +506,24 @@ async fn attach_field<W: Workspace, F: FileSource>(
                     stats.skipped += 1;
                     continue;
                 };
-                let file = match files.fetch(reference).await {
+                wanted.push((key, id, id_text, parent, reference));
+            }
+        }
+        let mut fetched = futures::stream::iter(wanted)
+            .map(|(key, id, id_text, parent, reference)| async move {
+                let file = files.fetch(&reference).await;
+                (key, id, id_text, parent, reference, file)
+            })
+            .buffered(FETCH_CONCURRENCY);
+        while let Some((key, id, id_text, parent, reference, file)) = fetched.next().await {
+            {
+                let problem = |message: String| {
+                    Problem::new(&name, message).record(&key).field(field).value(match &reference {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                };
+                let file = match file {
                     Ok(f) => f,
                     Err(why) => {
                         let p = problem(format!("the file could not be read: {why}"))
