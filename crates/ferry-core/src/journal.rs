@@ -14,6 +14,11 @@ use uuid::Uuid;
 
 use crate::Problem;
 
+/// A problem as the journal keeps it.
+fn problem_json(problem: &Problem) -> String {
+    serde_json::to_string(problem).unwrap_or_else(|e| format!("{{\"message\":\"{e}\"}}"))
+}
+
 /// Where a source record stands in a migration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -255,7 +260,15 @@ impl Journal {
         self.sql(r).map(drop)
     }
 
-    fn set_state(&mut self, object: &str, rows: &[(&str, &str)], state: RowState) -> Result<(), JournalError> {
+    /// Sets the state of `rows` and, when given, keeps the problem that explains it — in one transaction, so a row is
+    /// never rejected or skipped without its reason (and one sync instead of two).
+    fn set_state(
+        &mut self,
+        object: &str,
+        rows: &[(&str, &str)],
+        state: RowState,
+        problem: Option<&Problem>,
+    ) -> Result<(), JournalError> {
         let tx = self.conn.transaction().map_err(|source| JournalError::Sql { path: self.path.clone(), source })?;
         let path = self.path.clone();
         let wrap = |source| JournalError::Sql { path: path.clone(), source };
@@ -271,37 +284,41 @@ impl Journal {
                 stmt.execute(params![object, key, dest, state.as_str()]).map_err(wrap)?;
             }
         }
+        if let Some(problem) = problem {
+            tx.execute(
+                "INSERT INTO problem (object, source_key, json) VALUES (?1, ?2, ?3)",
+                params![problem.object, problem.record, problem_json(problem)],
+            )
+            .map_err(wrap)?;
+        }
         tx.commit().map_err(wrap)
     }
 
     /// Records, before the request leaves, that these `(source key, destination id)` rows are being sent.
     pub fn mark_sent(&mut self, object: &str, rows: &[(&str, &str)]) -> Result<(), JournalError> {
-        self.set_state(object, rows, RowState::Sent)
+        self.set_state(object, rows, RowState::Sent, None)
     }
 
     /// Records that the destination confirmed these rows.
     pub fn mark_written(&mut self, object: &str, rows: &[(&str, &str)]) -> Result<(), JournalError> {
-        self.set_state(object, rows, RowState::Written)
+        self.set_state(object, rows, RowState::Written, None)
     }
 
     /// Records that the destination refused one row, and why.
     pub fn mark_rejected(&mut self, key: &str, dest_id: &str, problem: &Problem) -> Result<(), JournalError> {
-        self.set_state(&problem.object, &[(key, dest_id)], RowState::Rejected)?;
-        self.add_problem(problem)
+        self.set_state(&problem.object, &[(key, dest_id)], RowState::Rejected, Some(problem))
     }
 
     /// Records that one row is deliberately not sent, and why.
     pub fn mark_skipped(&mut self, key: &str, dest_id: &str, problem: &Problem) -> Result<(), JournalError> {
-        self.set_state(&problem.object, &[(key, dest_id)], RowState::Skipped)?;
-        self.add_problem(problem)
+        self.set_state(&problem.object, &[(key, dest_id)], RowState::Skipped, Some(problem))
     }
 
     /// Keeps a problem for the report without changing any row's state (e.g. a warning about a value).
     pub fn add_problem(&self, problem: &Problem) -> Result<(), JournalError> {
-        let json = serde_json::to_string(problem).unwrap_or_else(|e| format!("{{\"message\":\"{e}\"}}"));
         let r = self.conn.execute(
             "INSERT INTO problem (object, source_key, json) VALUES (?1, ?2, ?3)",
-            params![problem.object, problem.record, json],
+            params![problem.object, problem.record, problem_json(problem)],
         );
         self.sql(r).map(drop)
     }
@@ -323,8 +340,7 @@ impl Journal {
                 )
                 .map_err(wrap)?;
             for problem in problems {
-                let json = serde_json::to_string(problem).unwrap_or_else(|e| format!("{{\"message\":\"{e}\"}}"));
-                stmt.execute(params![problem.object, problem.record, json]).map_err(wrap)?;
+                stmt.execute(params![problem.object, problem.record, problem_json(problem)]).map_err(wrap)?;
             }
         }
         tx.commit().map_err(wrap)
@@ -556,6 +572,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let j = Journal::open(&dir.path().join("m.journal")).unwrap();
         (dir, j)
+    }
+
+    #[test]
+    fn loss_of_the_reason_for_a_skipped_row_cannot_happen_state_and_problem_commit_together() {
+        let (dir, mut j) = journal();
+        // The problem cannot be kept (its table is gone): the row must not be marked skipped without it.
+        let other = Connection::open(dir.path().join("m.journal")).unwrap();
+        other.execute_batch("DROP TABLE problem").unwrap();
+        let p = Problem::new("contacts.avatar", "the file could not be read").record("7/0");
+        assert!(j.mark_skipped("7/0", "d-1", &p).is_err());
+        assert_eq!(j.state("contacts.avatar", "7/0").unwrap(), None, "no skipped row without its reason");
     }
 
     #[test]
