@@ -300,8 +300,23 @@ impl Journal {
     }
 
     /// Records that the destination confirmed these rows.
+    ///
+    /// Committed without its own sync (the next synced commit — the next batch's `sent` — carries it to disk): a
+    /// process killed at any point keeps it (the commit is in the operating system's hands), and a machine that
+    /// loses power before the next sync loses only this mark, leaving the rows `sent`, which the next run settles by
+    /// asking the destination. One sync per batch instead of two.
     pub fn mark_written(&mut self, object: &str, rows: &[(&str, &str)]) -> Result<(), JournalError> {
-        self.set_state(object, rows, RowState::Written, None)
+        self.relaxed(|j| j.set_state(object, rows, RowState::Written, None))
+    }
+
+    /// Runs `f` with commits not synced to disk, then returns to synced commits.
+    fn relaxed<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T, JournalError>) -> Result<T, JournalError> {
+        let r = self.conn.pragma_update(None, "synchronous", "NORMAL");
+        self.sql(r)?;
+        let out = f(self);
+        let r = self.conn.pragma_update(None, "synchronous", "FULL");
+        self.sql(r)?;
+        out
     }
 
     /// Records that the destination refused one row, and why.
@@ -583,6 +598,16 @@ mod tests {
         let p = Problem::new("contacts.avatar", "the file could not be read").record("7/0");
         assert!(j.mark_skipped("7/0", "d-1", &p).is_err());
         assert_eq!(j.state("contacts.avatar", "7/0").unwrap(), None, "no skipped row without its reason");
+    }
+
+    #[test]
+    fn rows_are_marked_sent_with_synced_commits_even_after_an_unsynced_written_mark() {
+        let (_dir, mut j) = journal();
+        j.mark_sent("companies", &[("1", "d-1")]).unwrap();
+        j.mark_written("companies", &[("1", "d-1")]).unwrap();
+        let sync: i64 = j.conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+        assert_eq!(sync, 2, "FULL again after the written mark, so the next `sent` is on disk before its request");
+        assert_eq!(j.state("companies", "1").unwrap(), Some((RowState::Written, "d-1".to_string())));
     }
 
     #[test]
