@@ -353,6 +353,20 @@ impl<'a> Proposer<'a> {
         self.dest.iter().find(|o| o.name == name)
     }
 
+    /// The relation fields of destination object `object` that point at `target` and are not `filled` yet.
+    fn free_relations(&self, object: &str, target: &str, filled: &BTreeSet<String>) -> Vec<String> {
+        self.dest_object(object)
+            .map(|o| {
+                o.fields
+                    .iter()
+                    .filter(|d| d.kind == FieldKind::Relation && d.target.as_deref() == Some(target))
+                    .filter(|d| !filled.contains(&d.name))
+                    .map(|d| d.name.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     fn dest_object_mut(&mut self, name: &str) -> &mut ObjectDef {
         let i = self.dest.iter().position(|o| o.name == name).expect("destination objects are known before use");
         &mut self.dest[i]
@@ -519,17 +533,7 @@ impl<'a> Proposer<'a> {
             });
             return;
         };
-        let candidates: Vec<String> = self
-            .dest_object(dname)
-            .map(|o| {
-                o.fields
-                    .iter()
-                    .filter(|d| d.kind == FieldKind::Relation && d.target.as_deref() == Some(dt.as_str()))
-                    .filter(|d| !filled.contains(&d.name))
-                    .map(|d| d.name.clone())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let candidates = self.free_relations(dname, &dt, filled);
         let best = best_by_name(&f.name, &candidates);
         if let Some(dfield) = best {
             filled.insert(dfield.clone());
@@ -632,17 +636,7 @@ impl<'a> Proposer<'a> {
             });
             return;
         };
-        let candidates: Vec<String> = self
-            .dest_object(dname)
-            .map(|o| {
-                o.fields
-                    .iter()
-                    .filter(|d| d.kind == FieldKind::Relation && d.target.as_deref() == Some(members.as_str()))
-                    .filter(|d| !filled.contains(&d.name))
-                    .map(|d| d.name.clone())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let candidates = self.free_relations(dname, &members, filled);
         let (dfield, reason) = match best_by_name(&f.name, &candidates) {
             Some(d) => {
                 let why = if candidates.len() == 1 {
