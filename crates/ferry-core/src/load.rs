@@ -6,8 +6,19 @@
 //! batch is unknown — a timeout, a dropped connection, a write committed whose answer was lost — it asks the
 //! destination which of the batch's ids exist and sends only the others. A batch the destination refuses is split
 //! until the refused records are found; each is journalled with the destination's reason and the run goes on.
+//!
+//! ## Values the destination takes once
+//!
+//! A record may carry the values of the destination's unique fields ([`Prepared::unique`]). The destination refuses
+//! a whole batch for one repeat, and finding it by splitting costs a call per halving; so the loader keeps which
+//! record holds each value. A record whose value is already held by another record of this object (sent in this run
+//! or written by an earlier one) is set aside instead of batched, with its relations already resolved. Once every
+//! batch is settled, each set-aside record is decided: when the holder is written the destination would refuse the
+//! repeat, so it is journalled rejected with the holder named; when the holder was refused it is sent as usual and
+//! becomes the holder (another record waiting on the same value waits for the next round). Nothing set aside is
+//! journalled before it is decided, so a crash leaves it with no journal state and the next run decides it again.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
@@ -18,13 +29,17 @@ use crate::ids::destination_id;
 use crate::journal::{Journal, JournalError, RowState};
 use crate::problem::Problem;
 
-/// One record ready to be written: its source key, its values in the destination's shape, and the relations to
-/// resolve to destination ids.
+/// One record ready to be written: its source key, its values in the destination's shape, the relations to
+/// resolve to destination ids, and the values it takes in the destination's unique fields.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prepared {
     pub key: String,
     pub values: Map<String, Value>,
     pub refs: Vec<Ref>,
+    /// `(destination field, comparable value)` for every unique field the record sets: two records of the object
+    /// with the same pair cannot both be written. Values that differ here may still collide in the destination
+    /// (which then refuses the batch as usual); equal ones always do.
+    pub unique: Vec<(String, String)>,
 }
 
 /// A relation of a prepared record: destination field `field` must hold the destination id of the source record
@@ -130,6 +145,17 @@ pub struct Loader<'a, D> {
     concurrency: usize,
     /// Batches sent whose answers are not settled yet, oldest first.
     in_flight: VecDeque<InFlight<'a>>,
+    /// Which record (source key) holds each unique value: written by an earlier run, or sent by this one.
+    holders: HashMap<(String, String), String>,
+    /// Records whose unique value another record held when they came, decided in `finish`.
+    aside: Vec<Aside>,
+}
+
+/// A record set aside because another record held one of its unique values when it came.
+struct Aside {
+    /// Ready to send (relations resolved), not journalled.
+    record: Outgoing,
+    unique: Vec<(String, String)>,
 }
 
 impl<'a, D: Destination> Loader<'a, D> {
@@ -145,6 +171,8 @@ impl<'a, D: Destination> Loader<'a, D> {
             on_progress: None,
             concurrency: DEFAULT_CONCURRENCY,
             in_flight: VecDeque::new(),
+            holders: HashMap::new(),
+            aside: Vec::new(),
         };
         loader.settle_leftovers().await?;
         Ok(loader)
@@ -200,7 +228,8 @@ impl<'a, D: Destination> Loader<'a, D> {
     }
 
     /// Takes one record: skips it when an earlier run already settled it, resolves its relations, and sends it
-    /// with the next full batch.
+    /// with the next full batch — or sets it aside until `finish` when another record holds one of its unique
+    /// values.
     pub async fn push(&mut self, record: Prepared) -> Result<(), LoadError> {
         let id = destination_id(self.journal.migration_id(), &self.object.source, &record.key);
         let state = self.journal.state(&self.object.source, &record.key)?;
@@ -211,11 +240,13 @@ impl<'a, D: Destination> Loader<'a, D> {
         {
             self.journal.mark_written(&self.object.source, &[(record.key.as_str(), dest.as_str())])?;
             self.stats.already += 1;
+            self.hold(&record.key, &record.unique);
             return Ok(());
         }
         match state {
             Some((RowState::Written, _)) => {
                 self.stats.already += 1;
+                self.hold(&record.key, &record.unique);
                 return Ok(());
             }
             Some((RowState::Rejected | RowState::Skipped, _)) => return Ok(()),
@@ -251,7 +282,19 @@ impl<'a, D: Destination> Loader<'a, D> {
                 }
             }
         }
-        self.batch.push(Outgoing { id, key: record.key, values });
+        let outgoing = Outgoing { id, key: record.key, values };
+        if record.unique.iter().any(|u| self.holders.get(u).is_some_and(|h| *h != outgoing.key)) {
+            // Sent beside its holder it would refuse the whole batch; decided once the holder is settled.
+            self.aside.push(Aside { record: outgoing, unique: record.unique });
+            return Ok(());
+        }
+        self.hold(&outgoing.key, &record.unique);
+        self.enqueue(outgoing).await
+    }
+
+    /// Adds one record to the batch being filled, sending it when full.
+    async fn enqueue(&mut self, outgoing: Outgoing) -> Result<(), LoadError> {
+        self.batch.push(outgoing);
         if self.batch.len() >= self.destination.batch_cap(&self.object.destination).max(1) {
             self.flush().await?;
         } else if !self.in_flight.is_empty() && self.batch.len().is_multiple_of(32) {
@@ -261,13 +304,83 @@ impl<'a, D: Destination> Loader<'a, D> {
         Ok(())
     }
 
-    /// Sends what is left and returns what loading this object did.
+    /// Notes `key` as the holder of the unique values it does not already share with an earlier holder.
+    fn hold(&mut self, key: &str, unique: &[(String, String)]) {
+        for u in unique {
+            if !self.holders.contains_key(u) {
+                self.holders.insert(u.clone(), key.to_string());
+            }
+        }
+    }
+
+    /// Sends what is left, decides the records set aside, and returns what loading this object did.
     pub async fn finish(mut self) -> Result<LoadStats, LoadError> {
         self.flush().await?;
+        self.settle_all().await?;
+        while !self.aside.is_empty() {
+            self.decide_aside().await?;
+            self.flush().await?;
+            self.settle_all().await?;
+            if let Some(f) = self.on_progress.as_mut() {
+                f(&self.object, &self.stats);
+            }
+        }
+        Ok(self.stats)
+    }
+
+    async fn settle_all(&mut self) -> Result<(), LoadError> {
         while !self.in_flight.is_empty() {
             self.settle_oldest().await?;
         }
-        Ok(self.stats)
+        Ok(())
+    }
+
+    /// One round over the records set aside, every batch sent before being settled. A record one of whose values
+    /// is held by a written record is what the destination would refuse: it is journalled rejected. Otherwise its
+    /// holders were refused, so it is sent and becomes the holder — unless a record sent in this round claims one of
+    /// its values: then it waits for the next round, when that record is settled.
+    async fn decide_aside(&mut self) -> Result<(), LoadError> {
+        let waiting = std::mem::take(&mut self.aside);
+        let mut claimed: HashSet<(String, String)> = HashSet::new();
+        for a in waiting {
+            let mut taken = None;
+            for u in &a.unique {
+                let Some(holder) = self.holders.get(u).filter(|h| **h != a.record.key) else { continue };
+                if let Some((RowState::Written, _)) = self.journal.state(&self.object.source, holder)? {
+                    taken = Some((u, holder.clone()));
+                    break;
+                }
+            }
+            if let Some(((field, value), holder)) = taken {
+                let problem = Problem::new(
+                    &self.object.source,
+                    format!(
+                        "{}.{field} {value:?} is already held by {} #{holder}",
+                        self.object.destination, self.object.source
+                    ),
+                )
+                .record(&a.record.key)
+                .field(field)
+                .value(value)
+                .hint(
+                    "merge the two records in the source, or map this field to another destination field; the \
+                     destination takes each value once",
+                );
+                self.journal.mark_rejected(&a.record.key, &a.record.id.to_string(), &problem)?;
+                self.stats.rejected += 1;
+                continue;
+            }
+            if a.unique.iter().any(|u| claimed.contains(u)) {
+                self.aside.push(a);
+                continue;
+            }
+            for u in a.unique {
+                self.holders.insert(u.clone(), a.record.key.clone());
+                claimed.insert(u);
+            }
+            self.enqueue(a.record).await?;
+        }
+        Ok(())
     }
 
     /// Sends the batch being filled, waiting first for the oldest batch in flight when `concurrency` are.
@@ -510,6 +623,11 @@ mod tests {
         witness: Option<Journal>,
         /// Records whose call started before the journal said `sent`.
         unjournalled: RefCell<Vec<String>>,
+        /// A field whose values the destination takes once: a batch repeating one (stored or within the batch)
+        /// is refused, as a unique constraint does.
+        unique: Option<String>,
+        /// Batches refused for a repeated unique value.
+        unique_refusals: std::cell::Cell<u32>,
     }
 
     /// A future that is pending `n` times (waking itself) before it is ready.
@@ -560,6 +678,16 @@ mod tests {
             }
             let mut rows = self.rows.borrow_mut();
             let table = rows.entry(object.to_string()).or_default();
+            if let Some(f) = &self.unique {
+                let mut seen: HashSet<&Value> = table.iter().filter_map(|(_, v)| v.get(f)).collect();
+                if records.iter().filter_map(|r| r.values.get(f)).any(|v| !seen.insert(v)) {
+                    self.unique_refusals.set(self.unique_refusals.get() + 1);
+                    return Err(WriteError::Refused {
+                        message: format!("duplicate key value violates unique constraint on {f}"),
+                        field: Some(f.clone()),
+                    });
+                }
+            }
             for r in records {
                 if table.iter().any(|(id, _)| *id == r.id) {
                     return Err(WriteError::Refused { message: "A duplicate entry was detected".into(), field: None });
@@ -590,7 +718,15 @@ mod tests {
     fn rec(key: u32) -> Prepared {
         let mut values = Map::new();
         values.insert("name".into(), Value::from(format!("n{key}")));
-        Prepared { key: key.to_string(), values, refs: vec![] }
+        Prepared { key: key.to_string(), values, refs: vec![], unique: vec![] }
+    }
+
+    /// Record `key` with `domain` as the value of the unique field `domain`.
+    fn rec_unique(key: u32, domain: &str) -> Prepared {
+        let mut r = rec(key);
+        r.values.insert("domain".into(), Value::from(domain));
+        r.unique.push(("domain".into(), domain.into()));
+        r
     }
 
     fn obj(name: &str) -> ObjectLoad {
@@ -837,5 +973,64 @@ mod tests {
         assert_eq!(again.written, 35);
         let ids: HashSet<Uuid> = dest.rows.borrow()["companies"].iter().map(|(id, _)| *id).collect();
         assert_eq!(ids.len(), 60);
+    }
+
+    /// Records 0..10 with domain `d{key}`, except those of `repeats` which take the domain of the record given.
+    fn with_repeats(repeats: &[(u32, u32)]) -> Vec<Prepared> {
+        (0..10)
+            .map(|k| {
+                let of = repeats.iter().find(|(r, _)| *r == k).map_or(k, |(_, of)| *of);
+                rec_unique(k, &format!("d{of}"))
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_repeated_unique_value_is_rejected_without_splitting_batches() {
+        let (_d, mut j) = journal();
+        let dest = Fake { cap: 4, delay_polls: 3, unique: Some("domain".into()), ..Fake::default() };
+        let stats = load_with(&mut j, &dest, 2, with_repeats(&[(3, 0), (5, 1), (9, 0)])).await.unwrap();
+        assert_eq!((stats.written, stats.rejected), (7, 3));
+        assert_eq!(stats.calls, 2, "7 records in batches of 4, none split");
+        assert_eq!(dest.unique_refusals.get(), 0, "no batch carried a repeat");
+        assert_eq!(dest.count("companies"), 7);
+        let problems = j.problems().unwrap();
+        assert_eq!(problems.len(), 3);
+        let nine = problems.iter().find(|p| p.record.as_deref() == Some("9")).unwrap();
+        assert_eq!(nine.field.as_deref(), Some("domain"));
+        assert_eq!(nine.value.as_deref(), Some("d0"));
+        assert!(nine.message.contains("already held by companies #0"), "{nine}");
+        assert_eq!(j.state("companies", "9").unwrap().unwrap().0, RowState::Rejected);
+
+        let again = load_with(&mut j, &dest, 2, with_repeats(&[(3, 0), (5, 1), (9, 0)])).await.unwrap();
+        assert_eq!((again.written, again.already, again.rejected, again.calls), (0, 7, 0, 0));
+        assert_eq!(j.problems().unwrap().len(), 3, "nothing rejected twice");
+    }
+
+    #[tokio::test]
+    async fn loss_of_a_repeat_whose_holder_was_refused_is_prevented() {
+        let (_d, mut j) = journal();
+        // 2 holds d2 but is refused for its name; 6 takes d2 then, and 8 (also d2) is refused as 6's repeat.
+        let dest = Fake { cap: 4, unique: Some("domain".into()), refuse_name: Some("n2".into()), ..Fake::default() };
+        let stats = load(&mut j, &dest, "companies", with_repeats(&[(6, 2), (8, 2)])).await.unwrap();
+        assert_eq!((stats.written, stats.rejected), (8, 2));
+        assert_eq!(dest.unique_refusals.get(), 0);
+        assert_eq!(j.state("companies", "6").unwrap().unwrap().0, RowState::Written);
+        assert_eq!(j.state("companies", "2").unwrap().unwrap().0, RowState::Rejected);
+        let problems = j.problems().unwrap();
+        let eight = problems.iter().find(|p| p.record.as_deref() == Some("8")).unwrap();
+        assert!(eight.message.contains("already held by companies #6"), "{eight}");
+    }
+
+    #[tokio::test]
+    async fn a_repeat_of_a_record_written_by_an_earlier_run_is_rejected_without_a_call() {
+        let (_d, mut j) = journal();
+        let dest = Fake { cap: 4, unique: Some("domain".into()), ..Fake::default() };
+        load(&mut j, &dest, "companies", (0..3).map(|k| rec_unique(k, &format!("d{k}")))).await.unwrap();
+        let again = (0..4).map(|k| rec_unique(k, &format!("d{}", if k == 3 { 1 } else { k })));
+        let stats = load(&mut j, &dest, "companies", again).await.unwrap();
+        assert_eq!((stats.already, stats.written, stats.rejected, stats.calls), (3, 0, 1, 0));
+        assert_eq!(dest.unique_refusals.get(), 0);
+        assert!(j.problems().unwrap()[0].message.contains("already held by companies #1"));
     }
 }

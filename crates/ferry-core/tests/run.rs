@@ -50,11 +50,24 @@ struct Fake {
     transient: RefCell<HashSet<u32>>,
     /// Record creations that reached the destination (to count duplicates attempted).
     refused_duplicates: Cell<u32>,
+    /// Batches refused because they repeat the value of a unique field (stored, or twice in the batch).
+    refused_unique: Cell<u32>,
     /// A destination field whose values `encode` refuses.
     encode_refuses: Option<String>,
     /// Fields (`object.field`) the destination has but `model` does not list (as a destination lists a relation
     /// under its join column, `ownerId`, while the plan names it `owner`).
     unlisted: RefCell<HashSet<String>>,
+}
+
+/// What a unique field's value takes in the destination: a composite's primary, or the value; empty takes nothing.
+fn slot(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) if s.is_empty() => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Object(m) if m.contains_key("primary") => slot(&m["primary"]),
+        other => Some(other.to_string()),
+    }
 }
 
 fn field(name: &str, kind: FieldKind) -> FieldDef {
@@ -89,12 +102,15 @@ impl Fake {
         use FieldKind::*;
         let mut stage = field("stage", Select);
         stage.options = vec![option("NEW", 0)];
+        // A person's primary e-mail is taken once, as in CRMs that match people by e-mail.
+        let mut emails = field("emails", Emails);
+        emails.unique = true;
         let model = vec![
             object(
                 "company",
                 vec![field("name", Text), field("accountOwnerId", Relation), field("createdAt", DateTime)],
             ),
-            object("person", vec![field("name", FullName), field("emails", Emails), field("companyId", Relation)]),
+            object("person", vec![field("name", FullName), emails, field("companyId", Relation)]),
             object("note", vec![field("bodyV2", RichText)]),
             object("noteTarget", vec![field("noteId", Relation), field("personId", Relation)]),
             object(
@@ -187,13 +203,27 @@ impl Destination for Fake {
             return Err(WriteError::Fatal("the process was killed".into()));
         }
         let mut state = self.state.borrow_mut();
-        let table = state.records.entry(object.to_string()).or_default();
+        let State { records: tables, model } = &mut *state;
+        let table = tables.entry(object.to_string()).or_default();
         if records.iter().any(|r| table.contains_key(&r.id)) {
             self.refused_duplicates.set(self.refused_duplicates.get() + 1);
             return Err(WriteError::Refused { message: "A duplicate entry was detected".into(), field: None });
         }
+        let unique = model.iter().find(|d| d.name == object).into_iter().flat_map(|d| &d.fields).filter(|f| f.unique);
+        for f in unique {
+            let mut taken: HashSet<String> = table.values().filter_map(|v| slot(v.get(&f.name)?)).collect();
+            if records.iter().filter_map(|r| slot(r.values.get(&f.name)?)).any(|v| !taken.insert(v)) {
+                self.refused_unique.set(self.refused_unique.get() + 1);
+                return Err(WriteError::Refused {
+                    message: format!("duplicate key value violates unique constraint on {}", f.name),
+                    field: Some(f.name.clone()),
+                });
+            }
+        }
         for r in records {
-            if r.values.get("name").and_then(Value::as_str) == Some("REFUSE ME") {
+            let name = r.values.get("name");
+            if [name, name.and_then(|n| n.get("first"))].iter().any(|n| n.and_then(Value::as_str) == Some("REFUSE ME"))
+            {
                 return Err(WriteError::Refused { message: "name is not allowed".into(), field: Some("name".into()) });
             }
         }
@@ -1141,4 +1171,116 @@ async fn loss_of_a_field_the_destination_had_but_did_not_list_is_prevented_on_th
     assert!(!undo.iter().any(|c| c.object == "company" && c.field.as_deref() == Some("sector")), "{undo:?}");
     s.rollback(&fake).await.unwrap();
     assert_eq!(fake.snapshot(), before, "company.sector is still there");
+}
+
+/// The users and companies of [`source`] and contacts 1 to 10, contact `i` with e-mail `c{i}@x.io` — or, for a pair
+/// `(i, of)` of `repeats`, contact `of`'s e-mail. The names of `refused` are refused by the destination.
+fn contacts_with_repeats(refused: &[u32], repeats: &[(u32, u32)]) -> Vec<Record> {
+    let mut out: Vec<Record> =
+        source().into_iter().filter(|r| r.object == "sales" || r.object == "companies").collect();
+    for i in 1..=10 {
+        let of = repeats.iter().find(|(r, _)| *r == i).map_or(i, |(_, of)| *of);
+        let first = if refused.contains(&i) { "REFUSE ME".to_string() } else { format!("First{i}") };
+        out.push(rec(
+            "contacts",
+            i,
+            json!({"first_name": first, "last_name": format!("Last{i}"), "email_jsonb": [{"email": format!("c{of}@x.io")}],
+                   "company_id": 1 + i % 5}),
+        ));
+    }
+    out
+}
+
+fn contacts(summary: &run::ApplySummary) -> &run::ObjectSummary {
+    summary.objects.iter().find(|o| o.object == "contacts").unwrap()
+}
+
+#[tokio::test]
+async fn a_repeated_unique_email_is_rejected_before_sending_and_no_batch_is_split() {
+    let fake = Fake::new();
+    let mut s = setup(contacts_with_repeats(&[], &[(4, 1), (6, 2), (9, 1)]));
+    let summary = s.apply(&fake, opts()).await.unwrap();
+    let c = contacts(&summary);
+    assert_eq!((c.written, c.rejected, c.skipped), (7, 3, 0));
+    assert_eq!(c.calls, 2, "7 contacts in batches of 4: no batch refused, none split");
+    assert_eq!(fake.refused_unique.get(), 0, "no batch carried a repeat");
+    assert_eq!(fake.count("person"), 7);
+    for (key, holder, email) in [("4", "1", "c1@x.io"), ("6", "2", "c2@x.io"), ("9", "1", "c1@x.io")] {
+        assert!(fake.get("person", s.id("contacts", key)).is_none());
+        assert_eq!(s.journal.state("contacts", key).unwrap().unwrap().0, ferry_core::journal::RowState::Rejected);
+        let problems = s.journal.problems().unwrap();
+        let p = problems.iter().find(|p| p.object == "contacts" && p.record.as_deref() == Some(key)).unwrap();
+        assert_eq!((p.field.as_deref(), p.value.as_deref()), (Some("emails"), Some(email)));
+        assert!(p.message.contains(&format!("already held by contacts #{holder}")), "{p}");
+        assert!(p.to_string().contains("merge the two records"), "{p}");
+    }
+    let report = s.verify(&fake).await;
+    assert!(report.ok(), "every repeat is accounted for: {:#?}", report.mismatches);
+}
+
+#[tokio::test]
+async fn a_second_apply_after_repeats_writes_nothing_and_rejects_nothing_new() {
+    let fake = Fake::new();
+    let mut s = setup(contacts_with_repeats(&[2], &[(4, 1), (6, 2), (9, 1)]));
+    s.apply(&fake, opts()).await.unwrap();
+    let after_first = fake.snapshot();
+    let problems = s.journal.problems().unwrap().len();
+    s.reopen();
+    let again = s.apply(&fake, opts()).await.unwrap();
+    assert_eq!(again.written(), 0);
+    assert!(again.objects.iter().all(|o| o.calls == 0 && o.rejected == 0), "{again:#?}");
+    assert_eq!(contacts(&again).already, 7, "contact 6 took the e-mail of the refused contact 2");
+    assert_eq!(fake.snapshot(), after_first);
+    assert_eq!(s.journal.problems().unwrap().len(), problems, "no problem reported twice");
+}
+
+#[tokio::test]
+async fn loss_of_a_duplicate_whose_holder_was_refused_is_prevented() {
+    // Contact 2 holds c2@x.io but the destination refuses its name: contact 3 (c2@x.io too) must be written, and
+    // contact 5 (c2@x.io again) is then the repeat of contact 3.
+    let fake = Fake::new();
+    let mut s = setup(contacts_with_repeats(&[2], &[(3, 2), (5, 2)]));
+    let summary = s.apply(&fake, opts()).await.unwrap();
+    let c = contacts(&summary);
+    assert_eq!((c.written, c.rejected), (8, 2));
+    assert!(fake.get("person", s.id("contacts", "3")).is_some(), "the repeat of a refused holder is written");
+    assert!(fake.get("person", s.id("contacts", "2")).is_none());
+    assert!(fake.get("person", s.id("contacts", "5")).is_none());
+    assert_eq!(fake.refused_unique.get(), 0);
+    let problems = s.journal.problems().unwrap();
+    let about = |key: &str| problems.iter().find(|p| p.object == "contacts" && p.record.as_deref() == Some(key));
+    assert!(about("2").unwrap().message.contains("not allowed"));
+    assert!(about("3").is_none());
+    assert!(about("5").unwrap().message.contains("already held by contacts #3"), "{problems:#?}");
+    assert!(s.verify(&fake).await.ok());
+}
+
+#[tokio::test]
+async fn duplicate_or_loss_of_a_set_aside_record_after_a_crash_at_any_call_cannot_happen() {
+    let records = || contacts_with_repeats(&[2], &[(3, 2), (5, 2), (7, 1), (10, 1)]);
+    let states = |s: &Setup| -> Vec<Option<ferry_core::journal::RowState>> {
+        (1..=10).map(|k| s.journal.state("contacts", &k.to_string()).unwrap().map(|(st, _)| st)).collect()
+    };
+    let clean = Fake::new();
+    let mut s = setup(records());
+    s.apply(&clean, opts()).await.unwrap();
+    let (expected, people, total) = (states(&s), clean.count("person"), clean.calls.get());
+    assert_eq!(people, 6);
+    for at in 1..=total {
+        for commit in [false, true] {
+            let fake = Fake::new();
+            let mut s = setup(records());
+            fake.commit_before_crash.set(commit);
+            fake.crash_at.set(Some(at));
+            assert!(s.apply(&fake, opts()).await.is_err(), "call {at} of {total} crashes the run");
+            fake.heal();
+            s.reopen();
+            s.apply(&fake, opts()).await.unwrap_or_else(|e| panic!("crash at call {at}: resume failed: {e}"));
+            assert_eq!(states(&s), expected, "crash at call {at} (commit: {commit})");
+            assert_eq!(fake.count("person"), people, "crash at call {at} (commit: {commit})");
+            assert_eq!(fake.refused_duplicates.get(), 0, "crash at call {at}: a duplicate was attempted");
+            let report = s.verify(&fake).await;
+            assert!(report.ok(), "crash at call {at}: {:#?}", report.mismatches);
+        }
+    }
 }

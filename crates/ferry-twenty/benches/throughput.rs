@@ -147,7 +147,7 @@ async fn load(
     let object = ObjectLoad { source: source.to_string(), destination: "company".to_string() };
     let mut loader = Loader::new(journal, client, object).await.expect("loader").with_concurrency(concurrency);
     for i in from..from + n {
-        let record = Prepared { key: i.to_string(), values: company(source, i), refs: Vec::new() };
+        let record = Prepared { key: i.to_string(), values: company(source, i), refs: Vec::new(), unique: Vec::new() };
         loader.push(record).await.unwrap_or_else(|e| panic!("record {i}: {e}"));
     }
     let stats = loader.finish().await.unwrap_or_else(|e| panic!("finish: {e}"));

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 fn prepared(i: usize) -> Prepared {
     let values = json!({"name": format!("Engine {i:04}"), "employees": i});
     let Value::Object(values) = values else { unreachable!() };
-    Prepared { key: format!("src-{i}"), values, refs: Vec::new() }
+    Prepared { key: format!("src-{i}"), values, refs: Vec::new(), unique: Vec::new() }
 }
 
 #[tokio::test]

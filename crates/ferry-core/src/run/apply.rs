@@ -107,6 +107,13 @@ pub async fn apply<W: Workspace, F: FileSource>(
     };
     journal.set_meta(OWNERS, &policy)?;
     let schema_changes = apply_data_model(plan, journal, workspace).await?;
+    // After the data-model step, so fields this run created are in it.
+    let model = workspace.model().await.map_err(ws("reading the destination's data model"))?;
+    let unique_fields = |object: &str| -> Vec<String> {
+        let def = model.iter().find(|d| d.name == object);
+        def.map(|d| d.fields.iter().filter(|f| f.unique && f.name != "id").map(|f| f.name.clone()).collect())
+            .unwrap_or_default()
+    };
     let sample = match options.sample {
         Some(n) => Some(sample_keys(plan, stage, &owners, n)?),
         None => None,
@@ -124,6 +131,7 @@ pub async fn apply<W: Workspace, F: FileSource>(
         };
         progress.start(&o.source, total);
         let load = ObjectLoad { source: o.source.clone(), destination: o.destination.clone() };
+        let unique = unique_fields(&o.destination);
         let stats = load_object(
             journal,
             workspace,
@@ -137,7 +145,7 @@ pub async fn apply<W: Workspace, F: FileSource>(
                     if !chosen(&o.source, &r.key) {
                         continue;
                     }
-                    let made = make(o, &r, workspace, &owners);
+                    let made = make(o, &r, workspace, &owners, &unique);
                     problems.extend(made.problems);
                     let mut values = made.encoded;
                     for (field, member) in made.owners {
@@ -145,7 +153,7 @@ pub async fn apply<W: Workspace, F: FileSource>(
                             values.insert(field, Value::String(id));
                         }
                     }
-                    prepared.push(Prepared { key: r.key, values, refs: made.refs });
+                    prepared.push(Prepared { key: r.key, values, refs: made.refs, unique: made.unique });
                 }
             },
         )
@@ -182,6 +190,7 @@ pub async fn apply<W: Workspace, F: FileSource>(
                                 key: format!("{}>{k}", r.key),
                                 values: Map::new(),
                                 refs: vec![parent, target],
+                                unique: Vec::new(),
                             });
                         }
                     }

@@ -94,7 +94,7 @@ pub async fn verify<W: Workspace>(
             after = *last;
             for (_, r) in page {
                 let Some(id) = written_id(journal, &o.source, &r.key)? else { continue };
-                let made = make(o, &r, workspace, &owners);
+                let made = make(o, &r, workspace, &owners, &[]);
                 let mut expected = made.neutral;
                 for (field, member) in made.owners {
                     if let Some(m) = member {

@@ -238,12 +238,38 @@ pub(crate) struct Made {
     pub refs: Vec<Ref>,
     /// Relations to users, resolved to member ids (`None`: left out).
     pub owners: Vec<(String, Option<String>)>,
+    /// `(field, comparable value)` for each unique destination field the record sets (see [`unique_value`]).
+    pub unique: Vec<(String, String)>,
     pub problems: Vec<Problem>,
 }
 
+/// The value of a unique field as the destination compares it, from its neutral form: the `primary` of a
+/// `{primary, additional}` composite, a string as it is, anything else as its JSON text. Null and empty values
+/// (an empty string, array or object, a composite without primary) take no slot: destinations let any number of
+/// records leave a unique field empty.
+pub(crate) fn unique_value(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) if s.trim().is_empty() => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Object(m) if m.contains_key("primary") => unique_value(&m["primary"]),
+        Value::Array(a) if a.is_empty() => None,
+        Value::Object(m) if m.is_empty() => None,
+        other => Some(other.to_string()),
+    }
+}
+
 /// Runs one staged record through the plan: every field's transform, the destination's encoding (fields it cannot
-/// take are left out with a problem), relations to references, relations to users to member ids.
-pub(crate) fn make<W: Workspace>(o: &ObjectPlan, record: &Record, workspace: &W, owners: &Owners) -> Made {
+/// take are left out with a problem), relations to references, relations to users to member ids. `unique` names
+/// the destination fields of the object that take each value once; the record's values of them are in
+/// [`Made::unique`].
+pub(crate) fn make<W: Workspace>(
+    o: &ObjectPlan,
+    record: &Record,
+    workspace: &W,
+    owners: &Owners,
+    unique: &[String],
+) -> Made {
     let mut problems = Vec::new();
     let mut neutral = Map::new();
     for f in &o.fields {
@@ -309,6 +335,8 @@ pub(crate) fn make<W: Workspace>(o: &ObjectPlan, record: &Record, workspace: &W,
             }
         }
     };
+    // From what is sent: a field the destination could not encode was left out above.
+    let unique = unique.iter().filter_map(|f| Some((f.clone(), unique_value(neutral.get(f)?)?))).collect();
     let mut refs = Vec::new();
     let mut owner_values = Vec::new();
     for r in &o.relations {
@@ -348,7 +376,7 @@ pub(crate) fn make<W: Workspace>(o: &ObjectPlan, record: &Record, workspace: &W,
             refs.push(Ref { field: r.destination.clone(), object: r.target.clone(), key, required: r.required });
         }
     }
-    Made { neutral, encoded, refs, owners: owner_values, problems }
+    Made { neutral, encoded, refs, owners: owner_values, unique, problems }
 }
 
 /// Which records a `--sample N` run loads: the first N of every object, plus every record they point at
