@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -124,6 +124,11 @@ pub enum JournalError {
     Corrupt { path: PathBuf, column: &'static str, value: String },
 }
 
+/// Most memory SQLite keeps as a page cache for one journal connection, in KiB (its default is 2 MiB): every
+/// record's state is written twice and read at least once in key order, which is not the file's order, so a small
+/// cache reads most pages back from the operating system each time.
+const JOURNAL_CACHE_KIB: i64 = 32 * 1024;
+
 /// The journal format this code writes.
 const FORMAT: i64 = 1;
 
@@ -206,6 +211,8 @@ impl Journal {
         let r = self.conn.pragma_update(None, "synchronous", "FULL");
         self.sql(r)?;
         let r = self.conn.pragma_update(None, "busy_timeout", 5000);
+        self.sql(r)?;
+        let r = self.conn.pragma_update(None, "cache_size", -JOURNAL_CACHE_KIB);
         self.sql(r)?;
         let version: i64 = {
             let r = self.conn.pragma_query_value(None, "user_version", |row| row.get(0));
@@ -298,7 +305,45 @@ impl Journal {
 
     /// Records, before the request leaves, that these `(source key, destination id)` rows are being sent.
     pub fn mark_sent(&mut self, object: &str, rows: &[(&str, &str)]) -> Result<(), JournalError> {
+        // New rows (the usual case) go in with one statement; a batch holding a row the journal has (halves of a
+        // refused batch, rows sent again after a crash) takes the row-by-row way.
+        if self.insert_sent(object, rows)? {
+            return Ok(());
+        }
         self.set_state(object, rows, RowState::Sent, None)
+    }
+
+    /// Inserts `rows` as `sent` in one statement when none of them is journalled yet; returns whether it did
+    /// (otherwise nothing changed). Each row's seq is the rowid it gets: the last one plus its place in `rows`.
+    fn insert_sent(&mut self, object: &str, rows: &[(&str, &str)]) -> Result<bool, JournalError> {
+        let pairs: Vec<[&str; 2]> = rows.iter().map(|(k, d)| [*k, *d]).collect();
+        // Strings always serialise; an empty list would insert nothing and send the rows the row-by-row way.
+        let pairs = serde_json::to_string(&pairs).unwrap_or_else(|_| "[]".to_string());
+        let path = self.path.clone();
+        let wrap = |source| JournalError::Sql { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(wrap)?;
+        let inserted = tx
+            .prepare_cached(
+                "INSERT INTO row_state (object, source_key, dest_id, state, seq)
+                 SELECT ?1, value ->> 0, value ->> 1, 'sent', (SELECT COALESCE(MAX(rowid), 0) FROM row_state) + key + 1
+                 FROM json_each(?2) ORDER BY key",
+            )
+            .and_then(|mut stmt| stmt.execute(params![object, pairs]));
+        match inserted {
+            Ok(n) if n == rows.len() => {
+                tx.commit().map_err(wrap)?;
+                Ok(true)
+            }
+            Ok(_)
+            | Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error { code: ErrorCode::ConstraintViolation, .. },
+                _,
+            )) => {
+                tx.rollback().map_err(wrap)?;
+                Ok(false)
+            }
+            Err(e) => Err(wrap(e)),
+        }
     }
 
     /// Records that the destination confirmed these rows.
@@ -308,7 +353,39 @@ impl Journal {
     /// loses power before the next sync loses only this mark, leaving the rows `sent`, which the next run settles by
     /// asking the destination. One sync per batch instead of two.
     pub fn mark_written(&mut self, object: &str, rows: &[(&str, &str)]) -> Result<(), JournalError> {
-        self.relaxed(|j| j.set_state(object, rows, RowState::Written, None))
+        self.relaxed(|j| {
+            // Rows journalled `sent` with these ids (the usual case) change state in one statement; any other
+            // (a row that was never sent) takes the row-by-row way.
+            if j.update_sent_to_written(object, rows)? {
+                return Ok(());
+            }
+            j.set_state(object, rows, RowState::Written, None)
+        })
+    }
+
+    /// Sets `rows` written in one statement when every one of them is journalled with its id; returns whether it
+    /// did (otherwise nothing changed: the transaction is rolled back).
+    fn update_sent_to_written(&mut self, object: &str, rows: &[(&str, &str)]) -> Result<bool, JournalError> {
+        let pairs: Vec<[&str; 2]> = rows.iter().map(|(k, d)| [*k, *d]).collect();
+        // Strings always serialise; an empty list would change nothing and send the rows the row-by-row way.
+        let pairs = serde_json::to_string(&pairs).unwrap_or_else(|_| "[]".to_string());
+        let path = self.path.clone();
+        let wrap = |source| JournalError::Sql { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(wrap)?;
+        let changed = tx
+            .prepare_cached(
+                "UPDATE row_state SET state = 'written'
+                 WHERE object = ?1 AND (source_key, dest_id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?2))",
+            )
+            .and_then(|mut stmt| stmt.execute(params![object, pairs]))
+            .map_err(wrap)?;
+        if changed == rows.len() {
+            tx.commit().map_err(wrap)?;
+            Ok(true)
+        } else {
+            tx.rollback().map_err(wrap)?;
+            Ok(false)
+        }
     }
 
     /// Runs `f` with commits not synced to disk, then returns to synced commits.
@@ -335,12 +412,19 @@ impl Journal {
     }
 
     /// Keeps a problem for the report without changing any row's state (e.g. a warning about a value).
+    ///
+    /// Committed without its own sync when the connection syncs otherwise: the loader adds problems about a record
+    /// before journalling its batch `sent`, whose synced commit carries them to disk before the request leaves.
     pub fn add_problem(&self, problem: &Problem) -> Result<(), JournalError> {
+        let r = self.conn.pragma_update(None, "synchronous", "NORMAL");
+        self.sql(r)?;
         let r = self.conn.execute(
             "INSERT INTO problem (object, source_key, json) VALUES (?1, ?2, ?3)",
             params![problem.object, problem.record, problem_json(problem)],
         );
-        self.sql(r).map(drop)
+        let restored = self.conn.pragma_update(None, "synchronous", "FULL");
+        self.sql(r)?;
+        self.sql(restored)
     }
 
     /// Keeps these problems for the report in one transaction, leaving out each one the journal already holds
@@ -397,6 +481,31 @@ impl Journal {
         Ok(out)
     }
 
+    /// The written rows among `(object, key)` pairs, with their destination ids, read in one transaction (one
+    /// lock and one look at the log for all of them, where [`Journal::state`] takes both per row).
+    pub fn written_among(&self, rows: &[(&str, &str)]) -> Result<Vec<(usize, String)>, JournalError> {
+        let path = self.path.clone();
+        let wrap = |source| JournalError::Sql { path: path.clone(), source };
+        let tx = self.conn.unchecked_transaction().map_err(wrap)?;
+        let mut out = Vec::new();
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "SELECT dest_id FROM row_state WHERE object = ?1 AND source_key = ?2 AND state = 'written'",
+                )
+                .map_err(wrap)?;
+            for (i, (object, key)) in rows.iter().enumerate() {
+                if let Some(dest) =
+                    stmt.query_row(params![object, key], |row| row.get::<_, String>(0)).optional().map_err(wrap)?
+                {
+                    out.push((i, dest));
+                }
+            }
+        }
+        tx.commit().map_err(wrap)?;
+        Ok(out)
+    }
+
     /// The state of one source row, with its destination id.
     pub fn state(&self, object: &str, key: &str) -> Result<Option<(RowState, String)>, JournalError> {
         // Asked once per record by the loader and by verify: the statement is prepared once.
@@ -419,6 +528,14 @@ impl Journal {
             column: "row_state.state",
             value: s,
         })
+    }
+
+    /// Whether the journal holds any row of `object`.
+    pub fn has_rows(&self, object: &str) -> Result<bool, JournalError> {
+        let r = self
+            .conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM row_state WHERE object = ?1)", [object], |row| row.get(0));
+        self.sql(r)
     }
 
     /// The `(source key, destination id)` rows of `object` in `state`, in the order they were first recorded.
@@ -592,6 +709,56 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let j = Journal::open(&dir.path().join("m.journal")).unwrap();
         (dir, j)
+    }
+
+    fn seqs(j: &Journal) -> Vec<(String, i64, i64, String)> {
+        let mut stmt = j.conn.prepare("SELECT source_key, seq, rowid, state FROM row_state ORDER BY rowid").unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(Result::unwrap).collect()
+    }
+
+    #[test]
+    fn a_batch_marked_sent_in_one_statement_gets_seqs_in_order_equal_to_the_rowids() {
+        let (_d, mut j) = journal();
+        j.mark_sent("companies", &[("b", "d-b"), ("a", "d-a"), ("c", "d-c")]).unwrap();
+        j.mark_sent("companies", &[("e", "d-e"), ("d", "d-d")]).unwrap();
+        let rows = seqs(&j);
+        let keys: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+        assert_eq!(keys, ["b", "a", "c", "e", "d"], "the batch's order is kept");
+        for (key, seq, rowid, state) in &rows {
+            assert_eq!(seq, rowid, "{key}");
+            assert_eq!(state, "sent");
+        }
+        assert_eq!(j.rows_in_state("companies", RowState::Sent).unwrap()[3], ("e".to_string(), "d-e".to_string()));
+    }
+
+    #[test]
+    fn a_batch_with_a_row_already_journalled_is_marked_sent_row_by_row() {
+        let (_d, mut j) = journal();
+        j.mark_sent("companies", &[("a", "d-a")]).unwrap();
+        j.mark_written("companies", &[("a", "d-a")]).unwrap();
+        // Sent again with a new row beside it: the one statement fails on "a" and changes nothing; the rows are
+        // then marked one by one.
+        j.mark_sent("companies", &[("b", "d-b"), ("a", "d-a")]).unwrap();
+        assert_eq!(j.state("companies", "a").unwrap(), Some((RowState::Sent, "d-a".to_string())));
+        assert_eq!(j.state("companies", "b").unwrap(), Some((RowState::Sent, "d-b".to_string())));
+        let rows = seqs(&j);
+        assert_eq!(rows.len(), 2);
+        assert!(rows.iter().all(|(_, seq, rowid, _)| seq == rowid));
+    }
+
+    #[test]
+    fn rows_never_sent_or_sent_with_another_id_are_still_marked_written() {
+        let (_d, mut j) = journal();
+        j.mark_sent("companies", &[("a", "d-a"), ("b", "d-b")]).unwrap();
+        // "c" was never sent and "b" is confirmed under another id: the one-statement update does not apply.
+        j.mark_written("companies", &[("a", "d-a"), ("b", "d-b2"), ("c", "d-c")]).unwrap();
+        assert_eq!(j.state("companies", "a").unwrap(), Some((RowState::Written, "d-a".to_string())));
+        assert_eq!(j.state("companies", "b").unwrap(), Some((RowState::Written, "d-b2".to_string())));
+        assert_eq!(j.state("companies", "c").unwrap(), Some((RowState::Written, "d-c".to_string())));
+        j.mark_sent("companies", &[("d", "d-d"), ("e", "d-e")]).unwrap();
+        j.mark_written("companies", &[("d", "d-d"), ("e", "d-e")]).unwrap();
+        assert_eq!(j.rows_in_state("companies", RowState::Written).unwrap().len(), 5);
+        assert!(j.rows_in_state("companies", RowState::Sent).unwrap().is_empty());
     }
 
     #[test]

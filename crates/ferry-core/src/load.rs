@@ -149,6 +149,30 @@ pub struct Loader<'a, D> {
     holders: HashMap<(String, String), String>,
     /// Records whose unique value another record held when they came, decided in `finish`.
     aside: Vec<Aside>,
+    /// Whether the journal held no row of this object when loading began: then a record's state is known without
+    /// asking the journal, unless its key was pushed before in this run (see [`Loader::state_of`]).
+    fresh: bool,
+    /// Fingerprints of the keys pushed in this run (only kept when `fresh`).
+    pushed: HashSet<u64>,
+    /// Records pointed at that the journal said are written (a final state within a run), with their destination
+    /// ids, by fingerprint of (object, key): most records point at a parent others point at too.
+    written_refs: HashMap<u128, Uuid>,
+}
+
+/// Most entries [`Loader`] keeps in its cache of written records pointed at before starting it afresh.
+const WRITTEN_REFS_CAP: usize = 1 << 20;
+
+/// A 128-bit fingerprint of `parts` (two SipHash-1-3 runs, fixed keys, distinct prefixes); collisions among a
+/// migration's keys are beyond reach (about 2⁻⁸⁸ for a billion keys).
+fn fingerprint(parts: &[&str]) -> u128 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let half = |salt: u8| {
+        let mut h = DefaultHasher::new();
+        salt.hash(&mut h);
+        parts.hash(&mut h);
+        h.finish()
+    };
+    (u128::from(half(1)) << 64) | u128::from(half(2))
 }
 
 /// A record set aside because another record held one of its unique values when it came.
@@ -173,9 +197,73 @@ impl<'a, D: Destination> Loader<'a, D> {
             in_flight: VecDeque::new(),
             holders: HashMap::new(),
             aside: Vec::new(),
+            fresh: false,
+            pushed: HashSet::new(),
+            written_refs: HashMap::new(),
         };
         loader.settle_leftovers().await?;
+        loader.fresh = !loader.journal.has_rows(&loader.object.source)?;
         Ok(loader)
+    }
+
+    /// The journal's state of one of this object's records. Asking the journal is one read transaction per record;
+    /// when it held nothing of this object at the start, only a key pushed earlier in this run (the same key twice
+    /// in the source) can have a state, and only then is it asked.
+    fn state_of(&mut self, key: &str) -> Result<Option<(RowState, String)>, JournalError> {
+        if self.fresh {
+            // A 64-bit fingerprint is enough here: a collision only costs one question to the journal.
+            let seen = !self.pushed.insert(fingerprint(&[key]) as u64);
+            if !seen {
+                return Ok(None);
+            }
+        }
+        self.journal.state(&self.object.source, key)
+    }
+
+    /// Looks up, in one read of the journal, the records of other objects that `records` point at, so that pushing
+    /// them finds those already written in memory (records of this object are looked up as they are pushed: they
+    /// may be written meanwhile).
+    pub fn prefetch(&mut self, records: &[Prepared]) -> Result<(), LoadError> {
+        let mut wanted: Vec<(&str, &str)> = Vec::new();
+        let mut prints: Vec<u128> = Vec::new();
+        let mut seen: HashSet<u128> = HashSet::new();
+        for r in records.iter().flat_map(|p| &p.refs).filter(|r| r.object != self.object.source) {
+            let f = fingerprint(&[&r.object, &r.key]);
+            if !self.written_refs.contains_key(&f) && seen.insert(f) {
+                wanted.push((&r.object, &r.key));
+                prints.push(f);
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        if self.written_refs.len() + wanted.len() > WRITTEN_REFS_CAP {
+            self.written_refs.clear();
+        }
+        for (i, dest) in self.journal.written_among(&wanted)? {
+            if let Ok(id) = Uuid::parse_str(&dest) {
+                self.written_refs.insert(prints[i], id);
+            }
+        }
+        Ok(())
+    }
+
+    /// The journal's state of a record pointed at, from the cache when it is known written.
+    fn ref_state(&mut self, object: &str, key: &str) -> Result<Option<(RowState, String)>, JournalError> {
+        let f = fingerprint(&[object, key]);
+        if let Some(id) = self.written_refs.get(&f) {
+            return Ok(Some((RowState::Written, id.to_string())));
+        }
+        let state = self.journal.state(object, key)?;
+        if let Some((RowState::Written, dest)) = &state
+            && let Ok(id) = Uuid::parse_str(dest)
+        {
+            if self.written_refs.len() >= WRITTEN_REFS_CAP {
+                self.written_refs.clear();
+            }
+            self.written_refs.insert(f, id);
+        }
+        Ok(state)
     }
 
     /// Calls `f` after every batch with the totals so far.
@@ -232,7 +320,7 @@ impl<'a, D: Destination> Loader<'a, D> {
     /// values.
     pub async fn push(&mut self, record: Prepared) -> Result<(), LoadError> {
         let id = destination_id(self.journal.migration_id(), &self.object.source, &record.key);
-        let state = self.journal.state(&self.object.source, &record.key)?;
+        let state = self.state_of(&record.key)?;
         // Leftovers are settled in `new`; a row still `sent` here (the same key twice in the source) is settled the
         // same way, by asking the destination.
         if let Some((RowState::Sent, dest)) = &state
@@ -254,7 +342,7 @@ impl<'a, D: Destination> Loader<'a, D> {
         }
         let mut values = record.values;
         for r in &record.refs {
-            match self.journal.state(&r.object, &r.key)? {
+            match self.ref_state(&r.object, &r.key)? {
                 Some((RowState::Written, dest)) => {
                     values.insert(r.field.clone(), Value::String(dest));
                 }
@@ -773,6 +861,18 @@ mod tests {
         assert_eq!(stats.written, 10);
         assert_eq!(stats.calls, 4);
         assert_eq!(dest.count("companies"), 10);
+    }
+
+    #[tokio::test]
+    async fn duplicate_of_a_key_repeated_in_the_source_of_a_fresh_object_cannot_happen() {
+        // A fresh object's records are not looked up in the journal one by one; a key seen before in the run is.
+        let (_d, mut j) = journal();
+        let dest = Fake { cap: 2, ..Fake::default() };
+        let records = [rec(1), rec(2), rec(3), rec(1), rec(4), rec(2)];
+        let stats = load(&mut j, &dest, "companies", records).await.unwrap();
+        assert_eq!(stats.written, 4);
+        assert_eq!(stats.already, 2, "the repeats of 1 and 2 are found written");
+        assert_eq!(dest.count("companies"), 4);
     }
 
     #[tokio::test]

@@ -254,6 +254,7 @@ async fn load_object<W: Workspace>(
         let mut prepared = Vec::new();
         fill(page, &mut problems, &mut prepared);
         side.add_problems_once(&problems)?;
+        loader.prefetch(&prepared)?;
         for p in prepared {
             loader.push(p).await?;
         }
