@@ -146,7 +146,8 @@ pub struct Loader<'a, D> {
     /// Batches sent whose answers are not settled yet, oldest first.
     in_flight: VecDeque<InFlight<'a>>,
     /// Which record (source key) holds each unique value: written by an earlier run, or sent by this one.
-    holders: HashMap<(String, String), String>,
+    /// Keyed by the fingerprint of (field, value), not the value: a million e-mails would otherwise take ~150 MB.
+    holders: HashMap<u128, Box<str>>,
     /// Records whose unique value another record held when they came, decided in `finish`.
     aside: Vec<Aside>,
     /// Whether the journal held no row of this object when loading began: then a record's state is known without
@@ -157,6 +158,11 @@ pub struct Loader<'a, D> {
     /// Records pointed at that the journal said are written (a final state within a run), with their destination
     /// ids, by fingerprint of (object, key): most records point at a parent others point at too.
     written_refs: HashMap<u128, Uuid>,
+}
+
+/// The fingerprint of a unique (field, value) pair.
+fn unique_print((field, value): &(String, String)) -> u128 {
+    fingerprint(&[field, value])
 }
 
 /// Most entries [`Loader`] keeps in its cache of written records pointed at before starting it afresh.
@@ -371,7 +377,7 @@ impl<'a, D: Destination> Loader<'a, D> {
             }
         }
         let outgoing = Outgoing { id, key: record.key, values };
-        if record.unique.iter().any(|u| self.holders.get(u).is_some_and(|h| *h != outgoing.key)) {
+        if record.unique.iter().any(|u| self.holders.get(&unique_print(u)).is_some_and(|h| **h != *outgoing.key)) {
             // Sent beside its holder it would refuse the whole batch; decided once the holder is settled.
             self.aside.push(Aside { record: outgoing, unique: record.unique });
             return Ok(());
@@ -395,8 +401,8 @@ impl<'a, D: Destination> Loader<'a, D> {
     /// Notes `key` as the holder of the unique values it does not already share with an earlier holder.
     fn hold(&mut self, key: &str, unique: &[(String, String)]) {
         for u in unique {
-            if !self.holders.contains_key(u) {
-                self.holders.insert(u.clone(), key.to_string());
+            if let std::collections::hash_map::Entry::Vacant(e) = self.holders.entry(unique_print(u)) {
+                e.insert(key.into());
             }
         }
     }
@@ -433,7 +439,9 @@ impl<'a, D: Destination> Loader<'a, D> {
         for a in waiting {
             let mut taken = None;
             for u in &a.unique {
-                let Some(holder) = self.holders.get(u).filter(|h| **h != a.record.key) else { continue };
+                let Some(holder) = self.holders.get(&unique_print(u)).filter(|h| ***h != *a.record.key) else {
+                    continue;
+                };
                 if let Some((RowState::Written, _)) = self.journal.state(&self.object.source, holder)? {
                     taken = Some((u, holder.clone()));
                     break;
@@ -463,7 +471,7 @@ impl<'a, D: Destination> Loader<'a, D> {
                 continue;
             }
             for u in a.unique {
-                self.holders.insert(u.clone(), a.record.key.clone());
+                self.holders.insert(unique_print(&u), a.record.key.as_str().into());
                 claimed.insert(u);
             }
             self.enqueue(a.record).await?;
