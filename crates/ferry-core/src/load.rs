@@ -411,8 +411,10 @@ impl<'a, D: Destination> Loader<'a, D> {
     pub async fn finish(mut self) -> Result<LoadStats, LoadError> {
         self.flush().await?;
         self.settle_all().await?;
+        let mut round = 0;
         while !self.aside.is_empty() {
-            self.decide_aside().await?;
+            round += 1;
+            self.decide_aside(round > 1).await?;
             self.flush().await?;
             self.settle_all().await?;
             if let Some(f) = self.on_progress.as_mut() {
@@ -432,11 +434,24 @@ impl<'a, D: Destination> Loader<'a, D> {
     /// One round over the records set aside, every batch sent before being settled. A record one of whose values
     /// is held by a written record is what the destination would refuse: it is journalled rejected. Otherwise its
     /// holders were refused, so it is sent and becomes the holder — unless a record sent in this round claims one of
-    /// its values: then it waits for the next round, when that record is settled.
-    async fn decide_aside(&mut self) -> Result<(), LoadError> {
+    /// its values: then, in the first round, it waits for the next one, when that record is settled; in a later
+    /// round it is sent in a call of its own (`alone`), where it can only refuse itself and the destination decides.
+    /// So two rounds at most: a thousand records sharing a value the destination refuses took a thousand rounds,
+    /// each looking at every waiting record again.
+    async fn decide_aside(&mut self, alone_when_claimed: bool) -> Result<(), LoadError> {
         let waiting = std::mem::take(&mut self.aside);
         let mut claimed: HashSet<(String, String)> = HashSet::new();
+        let mut alone: Vec<Outgoing> = Vec::new();
         for a in waiting {
+            if a.unique.iter().any(|u| claimed.contains(u)) {
+                // Another record of this round claims the value: whether that one is written is not known yet.
+                if alone_when_claimed {
+                    alone.push(a.record);
+                } else {
+                    self.aside.push(a);
+                }
+                continue;
+            }
             let mut taken = None;
             for u in &a.unique {
                 let Some(holder) = self.holders.get(&unique_print(u)).filter(|h| ***h != *a.record.key) else {
@@ -466,15 +481,16 @@ impl<'a, D: Destination> Loader<'a, D> {
                 self.stats.rejected += 1;
                 continue;
             }
-            if a.unique.iter().any(|u| claimed.contains(u)) {
-                self.aside.push(a);
-                continue;
-            }
             for u in a.unique {
                 self.holders.insert(unique_print(&u), a.record.key.as_str().into());
                 claimed.insert(u);
             }
             self.enqueue(a.record).await?;
+        }
+        self.flush().await?;
+        for record in alone {
+            self.batch.push(record);
+            self.flush().await?;
         }
         Ok(())
     }
@@ -1128,6 +1144,30 @@ mod tests {
         let problems = j.problems().unwrap();
         let eight = problems.iter().find(|p| p.record.as_deref() == Some("8")).unwrap();
         assert!(eight.message.contains("already held by companies #6"), "{eight}");
+    }
+
+    #[tokio::test]
+    async fn records_sharing_a_value_the_destination_refuses_are_decided_in_two_rounds_not_one_each() {
+        let (_d, mut j) = journal();
+        // Every record carries the same domain and a name the destination refuses: each must be tried (the
+        // destination may take any of them), and each is refused for its own name.
+        let dest = Fake {
+            cap: 10,
+            unique: Some("domain".into()),
+            refuse_name: Some("bad".into()),
+            delay_polls: 3,
+            ..Fake::default()
+        };
+        let records = (1..=30).map(|k| {
+            let mut r = rec_unique(k, "shared.example");
+            r.values.insert("name".into(), Value::from("bad"));
+            r
+        });
+        let stats = load(&mut j, &dest, "companies", records).await.unwrap();
+        assert_eq!((stats.written, stats.rejected), (0, 30), "no record is lost and none written");
+        assert_eq!(stats.calls, 30, "one call per record: each is refused alone");
+        assert!(dest.max_outstanding.get() > 1, "the last round's records are sent side by side, not one round each");
+        assert_eq!(j.problems().unwrap().len(), 30);
     }
 
     #[tokio::test]
