@@ -103,7 +103,8 @@ pub struct ObjectLoad {
 pub struct LoadStats {
     /// Written by this run.
     pub written: u64,
-    /// Found already written (by an earlier run, or by a batch whose answer was lost).
+    /// Found already written (by an earlier run, or by a batch whose answer was lost), or repeated in the source
+    /// while its first occurrence was being written (reported as a problem).
     pub already: u64,
     pub rejected: u64,
     pub skipped: u64,
@@ -153,8 +154,9 @@ pub struct Loader<'a, D> {
     /// Whether the journal held no row of this object when loading began: then a record's state is known without
     /// asking the journal, unless its key was pushed before in this run (see [`Loader::state_of`]).
     fresh: bool,
-    /// Fingerprints of the keys pushed in this run (only kept when `fresh`).
-    pushed: HashSet<u64>,
+    /// Fingerprints of the keys pushed in this run: a key seen twice is looked up in the journal, and a repeat
+    /// of a record not settled yet is recognised (see [`Loader::push`]).
+    pushed: HashSet<u128>,
     /// Records pointed at that the journal said are written (a final state within a run), with their destination
     /// ids, by fingerprint of (object, key): most records point at a parent others point at too.
     written_refs: HashMap<u128, Uuid>,
@@ -215,15 +217,13 @@ impl<'a, D: Destination> Loader<'a, D> {
     /// The journal's state of one of this object's records. Asking the journal is one read transaction per record;
     /// when it held nothing of this object at the start, only a key pushed earlier in this run (the same key twice
     /// in the source) can have a state, and only then is it asked.
-    fn state_of(&mut self, key: &str) -> Result<Option<(RowState, String)>, JournalError> {
-        if self.fresh {
-            // A 64-bit fingerprint is enough here: a collision only costs one question to the journal.
-            let seen = !self.pushed.insert(fingerprint(&[key]) as u64);
-            if !seen {
-                return Ok(None);
-            }
+    /// Returns the state and whether the key was pushed before in this run.
+    fn state_of(&mut self, key: &str) -> Result<(Option<(RowState, String)>, bool), JournalError> {
+        let seen = !self.pushed.insert(fingerprint(&[key]));
+        if self.fresh && !seen {
+            return Ok((None, false));
         }
-        self.journal.state(&self.object.source, key)
+        Ok((self.journal.state(&self.object.source, key)?, seen))
     }
 
     /// Looks up, in one read of the journal, the records of other objects that `records` point at, so that pushing
@@ -326,7 +326,24 @@ impl<'a, D: Destination> Loader<'a, D> {
     /// values.
     pub async fn push(&mut self, record: Prepared) -> Result<(), LoadError> {
         let id = destination_id(self.journal.migration_id(), &self.object.source, &record.key);
-        let state = self.state_of(&record.key)?;
+        let (state, seen) = self.state_of(&record.key)?;
+        if seen && matches!(state, None | Some((RowState::Sent, _))) {
+            // The same key came earlier in this run and is not settled yet: in the batch being filled, in flight or
+            // set aside. Sent again, it would make the destination refuse the batch for a duplicate id, and the
+            // refusal would journal as rejected a record that is written.
+            let problem = Problem::new(
+                &self.object.source,
+                format!(
+                    "key {} appears more than once in the source: it is migrated once, from its first occurrence",
+                    record.key
+                ),
+            )
+            .record(&record.key)
+            .hint("remove the repeated row or repeated reference in the source if its content differs from the first");
+            self.journal.add_problem(&problem)?;
+            self.stats.already += 1;
+            return Ok(());
+        }
         // Leftovers are settled in `new`; a row still `sent` here (the same key twice in the source) is settled the
         // same way, by asking the destination.
         if let Some((RowState::Sent, dest)) = &state
@@ -897,6 +914,16 @@ mod tests {
         assert_eq!(stats.written, 4);
         assert_eq!(stats.already, 2, "the repeats of 1 and 2 are found written");
         assert_eq!(dest.count("companies"), 4);
+    }
+
+    #[tokio::test]
+    async fn duplicate_of_a_key_repeated_within_one_batch_cannot_happen() {
+        let (_d, mut j) = journal();
+        let dest = Fake { cap: 10, ..Fake::default() };
+        let stats = load(&mut j, &dest, "links", [rec(1), rec(2), rec(1), rec(3)]).await.unwrap();
+        assert_eq!(dest.count("links"), 3, "the destination holds each record once");
+        assert_eq!(j.state("links", "1").unwrap().unwrap().0, RowState::Written);
+        assert_eq!(stats.written, 3);
     }
 
     #[tokio::test]
