@@ -100,12 +100,16 @@ fn handle_inner(shared: &Shared, req: &Req) -> Result<Reply, ApiError> {
     let rest = req.path.trim_start_matches("/rest/").trim_end_matches('/');
     let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     let method = req.method.as_str();
+    // A create's body is parsed before taking the state lock (parsing needs no state; under the lock it kept the
+    // other requests waiting). Its error still surfaces where it did, after the object and rate checks.
+    let mut create_body = (method == "POST").then(|| parse_body(req));
     let mut state = shared.state();
     let result = match (segs.as_slice(), method) {
         (["batch", plural], "POST") => {
             let obj = object_for(&state, plural)?;
             take_token(shared)?;
-            create(shared, &mut state, &obj, req, true)
+            let body = create_body.take().unwrap_or_else(|| parse_body(req))?;
+            create(shared, &mut state, &obj, req, body, true)
         }
         (["restore", plural, ..], "PATCH" | "PUT") if segs.len() > 2 => {
             let _ = object_for(&state, plural)?;
@@ -128,7 +132,8 @@ fn handle_inner(shared: &Shared, req: &Req) -> Result<Reply, ApiError> {
         ([plural], "POST") => {
             let obj = object_for(&state, plural)?;
             take_token(shared)?;
-            create(shared, &mut state, &obj, req, false)
+            let body = create_body.take().unwrap_or_else(|| parse_body(req))?;
+            create(shared, &mut state, &obj, req, body, false)
         }
         ([plural], "DELETE") => {
             let obj = object_for(&state, plural)?;
@@ -256,8 +261,14 @@ fn list(shared: &Shared, state: &State, obj: &ObjectMeta, req: &Req) -> Result<R
     ))
 }
 
-fn create(shared: &Shared, state: &mut State, obj: &ObjectMeta, req: &Req, batch: bool) -> Result<Reply, ApiError> {
-    let body = parse_body(req)?;
+fn create(
+    shared: &Shared,
+    state: &mut State,
+    obj: &ObjectMeta,
+    req: &Req,
+    body: Value,
+    batch: bool,
+) -> Result<Reply, ApiError> {
     let upsert = req.query.get("upsert").map(String::as_str) == Some("true");
     let inputs: Vec<Value> = if batch {
         match body {
