@@ -463,6 +463,12 @@ impl Journal {
         tx.commit().map_err(wrap)
     }
 
+    /// How many problems the journal holds (without reading them: a large migration has hundreds of thousands).
+    pub fn problem_count(&self) -> Result<u64, JournalError> {
+        let r = self.conn.query_row("SELECT COUNT(*) FROM problem", [], |row| row.get::<_, i64>(0));
+        self.sql(r).map(|n| n.max(0) as u64)
+    }
+
     /// Every problem kept, in the order they happened.
     pub fn problems(&self) -> Result<Vec<Problem>, JournalError> {
         let mut stmt = self.sql(self.conn.prepare("SELECT json FROM problem ORDER BY seq"))?;
@@ -859,6 +865,7 @@ mod tests {
         j.add_problems_once(&[p.clone(), other.clone()]).unwrap();
         j.add_problems_once(std::slice::from_ref(&p)).unwrap();
         assert_eq!(j.problems().unwrap(), vec![p, other]);
+        assert_eq!(j.problem_count().unwrap(), 2, "counted without reading them");
         j.record_throughput(1, "contacts", 2).unwrap();
         j.set_meta("intent:x", "pending").unwrap();
         j.set_meta("migration_note", "kept").unwrap();

@@ -207,7 +207,7 @@ pub async fn apply<W: Workspace, F: FileSource>(
             out.objects.push(s);
         }
     }
-    out.problems = side.problems()?.len() as u64;
+    out.problems = side.problem_count()?;
     Ok(out)
 }
 
