@@ -316,20 +316,27 @@ impl Journal {
     /// Inserts `rows` as `sent` in one statement when none of them is journalled yet; returns whether it did
     /// (otherwise nothing changed). Each row's seq is the rowid it gets: the last one plus its place in `rows`.
     fn insert_sent(&mut self, object: &str, rows: &[(&str, &str)]) -> Result<bool, JournalError> {
+        self.all_rows_at_once(
+            "INSERT INTO row_state (object, source_key, dest_id, state, seq)
+             SELECT ?1, value ->> 0, value ->> 1, 'sent', (SELECT COALESCE(MAX(rowid), 0) FROM row_state) + key + 1
+             FROM json_each(?2) ORDER BY key",
+            object,
+            rows,
+        )
+    }
+
+    /// Runs `sql` — `?1` the object, `?2` the rows as a JSON array of `[key, destination id]` pairs — in a
+    /// transaction kept only when the statement changed every row; returns whether it was kept. A constraint the
+    /// statement breaks (a row already there) counts as not every row.
+    fn all_rows_at_once(&mut self, sql: &str, object: &str, rows: &[(&str, &str)]) -> Result<bool, JournalError> {
         let pairs: Vec<[&str; 2]> = rows.iter().map(|(k, d)| [*k, *d]).collect();
-        // Strings always serialise; an empty list would insert nothing and send the rows the row-by-row way.
+        // Strings always serialise; an empty list would change no row and send the rows the row-by-row way.
         let pairs = serde_json::to_string(&pairs).unwrap_or_else(|_| "[]".to_string());
         let path = self.path.clone();
         let wrap = |source| JournalError::Sql { path: path.clone(), source };
         let tx = self.conn.transaction().map_err(wrap)?;
-        let inserted = tx
-            .prepare_cached(
-                "INSERT INTO row_state (object, source_key, dest_id, state, seq)
-                 SELECT ?1, value ->> 0, value ->> 1, 'sent', (SELECT COALESCE(MAX(rowid), 0) FROM row_state) + key + 1
-                 FROM json_each(?2) ORDER BY key",
-            )
-            .and_then(|mut stmt| stmt.execute(params![object, pairs]));
-        match inserted {
+        let changed = tx.prepare_cached(sql).and_then(|mut stmt| stmt.execute(params![object, pairs]));
+        match changed {
             Ok(n) if n == rows.len() => {
                 tx.commit().map_err(wrap)?;
                 Ok(true)
@@ -364,28 +371,14 @@ impl Journal {
     }
 
     /// Sets `rows` written in one statement when every one of them is journalled with its id; returns whether it
-    /// did (otherwise nothing changed: the transaction is rolled back).
+    /// did (otherwise nothing changed).
     fn update_sent_to_written(&mut self, object: &str, rows: &[(&str, &str)]) -> Result<bool, JournalError> {
-        let pairs: Vec<[&str; 2]> = rows.iter().map(|(k, d)| [*k, *d]).collect();
-        // Strings always serialise; an empty list would change nothing and send the rows the row-by-row way.
-        let pairs = serde_json::to_string(&pairs).unwrap_or_else(|_| "[]".to_string());
-        let path = self.path.clone();
-        let wrap = |source| JournalError::Sql { path: path.clone(), source };
-        let tx = self.conn.transaction().map_err(wrap)?;
-        let changed = tx
-            .prepare_cached(
-                "UPDATE row_state SET state = 'written'
-                 WHERE object = ?1 AND (source_key, dest_id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?2))",
-            )
-            .and_then(|mut stmt| stmt.execute(params![object, pairs]))
-            .map_err(wrap)?;
-        if changed == rows.len() {
-            tx.commit().map_err(wrap)?;
-            Ok(true)
-        } else {
-            tx.rollback().map_err(wrap)?;
-            Ok(false)
-        }
+        self.all_rows_at_once(
+            "UPDATE row_state SET state = 'written'
+             WHERE object = ?1 AND (source_key, dest_id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?2))",
+            object,
+            rows,
+        )
     }
 
     /// Runs `f` with commits not synced to disk, then returns to synced commits.
