@@ -541,9 +541,9 @@ impl<'a, D: Destination> Loader<'a, D> {
         poll_in_flight(&mut self.in_flight, &mut cx);
     }
 
-    /// Waits for the oldest batch in flight and settles it: results are settled in the order batches were sent.
-    async fn settle_oldest(&mut self) -> Result<(), LoadError> {
-        let (batch, result) = std::future::poll_fn(|cx| {
+    /// Waits for the answer to the oldest batch in flight (driving the others meanwhile) and takes it off the queue.
+    async fn oldest_answer(&mut self) -> (Vec<Outgoing>, Result<(), WriteError>) {
+        std::future::poll_fn(|cx| {
             poll_in_flight(&mut self.in_flight, cx);
             match self.in_flight.front_mut().and_then(|f| f.answer.take()) {
                 Some(answer) => {
@@ -553,7 +553,12 @@ impl<'a, D: Destination> Loader<'a, D> {
                 None => Poll::Pending,
             }
         })
-        .await;
+        .await
+    }
+
+    /// Waits for the oldest batch in flight and settles it: results are settled in the order batches were sent.
+    async fn settle_oldest(&mut self) -> Result<(), LoadError> {
+        let (batch, result) = self.oldest_answer().await;
         if let Err(e) = self.resolve(batch, result).await {
             if matches!(e, LoadError::Fatal { .. } | LoadError::Unsettled { .. }) {
                 self.drain_after_failure().await;
@@ -570,17 +575,7 @@ impl<'a, D: Destination> Loader<'a, D> {
     /// `written`, the others stay `sent` for the next run to settle by asking the destination.
     async fn drain_after_failure(&mut self) {
         while !self.in_flight.is_empty() {
-            let (batch, result) = std::future::poll_fn(|cx| {
-                poll_in_flight(&mut self.in_flight, cx);
-                match self.in_flight.front_mut().and_then(|f| f.answer.take()) {
-                    Some(answer) => {
-                        self.in_flight.pop_front();
-                        Poll::Ready(answer)
-                    }
-                    None => Poll::Pending,
-                }
-            })
-            .await;
+            let (batch, result) = self.oldest_answer().await;
             if result.is_ok() && self.mark_batch_written(&batch).is_ok() {
                 self.stats.written += batch.len() as u64;
             }
