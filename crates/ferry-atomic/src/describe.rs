@@ -166,18 +166,7 @@ mod tests {
     use ferry_core::FieldDef;
 
     fn field(name: &str, kind: FieldKind) -> FieldDef {
-        FieldDef {
-            name: name.into(),
-            label: name.into(),
-            kind,
-            native_type: None,
-            nullable: true,
-            unique: false,
-            default: None,
-            custom: false,
-            options: vec![],
-            target: None,
-        }
+        FieldDef::new(name, name, kind)
     }
 
     fn object(name: &str, fields: Vec<FieldDef>) -> ObjectDef {

@@ -439,16 +439,10 @@ impl<'a> Proposer<'a> {
             return written;
         }
         let def = FieldDef {
-            name: written.clone(),
-            label: field.label.clone(),
-            kind: field.kind,
-            native_type: None,
-            nullable: true,
-            unique: false,
-            default: None,
             custom: true,
             options: field.options.clone(),
             target: field.target.clone(),
+            ..FieldDef::new(written.clone(), field.label.clone(), field.kind)
         };
         self.dest_object_mut(&field.object).fields.push(def);
         self.create.fields.push(field);
@@ -1369,18 +1363,7 @@ mod tests {
     use super::*;
 
     fn field(name: &str, kind: FieldKind) -> FieldDef {
-        FieldDef {
-            name: name.into(),
-            label: sentence(&words(name)),
-            kind,
-            native_type: None,
-            nullable: true,
-            unique: false,
-            default: None,
-            custom: false,
-            options: vec![],
-            target: None,
-        }
+        FieldDef::new(name, sentence(&words(name)), kind)
     }
 
     fn rel(name: &str, target: &str) -> FieldDef {

@@ -136,6 +136,25 @@ pub struct ObjectDef {
     pub fields: Vec<FieldDef>,
 }
 
+impl FieldDef {
+    /// A nullable field with nothing else to it: not unique, no default, shipped by the product, no options, no
+    /// target (set those with struct update syntax).
+    pub fn new(name: impl Into<String>, label: impl Into<String>, kind: FieldKind) -> FieldDef {
+        FieldDef {
+            name: name.into(),
+            label: label.into(),
+            kind,
+            native_type: None,
+            nullable: true,
+            unique: false,
+            default: None,
+            custom: false,
+            options: Vec::new(),
+            target: None,
+        }
+    }
+}
+
 impl ObjectDef {
     /// The field called `name`, if any.
     pub fn field(&self, name: &str) -> Option<&FieldDef> {

@@ -71,18 +71,7 @@ fn slot(v: &Value) -> Option<String> {
 }
 
 fn field(name: &str, kind: FieldKind) -> FieldDef {
-    FieldDef {
-        name: name.into(),
-        label: name.into(),
-        kind,
-        native_type: None,
-        nullable: true,
-        unique: false,
-        default: None,
-        custom: false,
-        options: vec![],
-        target: None,
-    }
+    FieldDef::new(name, name, kind)
 }
 
 fn object(name: &str, fields: Vec<FieldDef>) -> ObjectDef {
@@ -1129,16 +1118,19 @@ async fn loss_of_a_schema_change_made_just_before_a_crash_is_prevented_by_the_in
     assert_eq!(fake.snapshot(), before);
 }
 
+/// The destination's company object gets a `sector` select (TECH, ENERGY) of its own, before any migration.
+fn give_company_a_sector(fake: &Fake) {
+    let mut state = fake.state.borrow_mut();
+    let company = state.model.iter_mut().find(|o| o.name == "company").unwrap();
+    let mut sector = field("sector", FieldKind::Select);
+    sector.options = vec![option("TECH", 0), option("ENERGY", 1)];
+    company.fields.push(sector);
+}
+
 #[tokio::test]
 async fn what_existed_before_the_migration_is_not_journalled_nor_undone() {
     let fake = Fake::new();
-    {
-        let mut state = fake.state.borrow_mut();
-        let company = state.model.iter_mut().find(|o| o.name == "company").unwrap();
-        let mut sector = field("sector", FieldKind::Select);
-        sector.options = vec![option("TECH", 0), option("ENERGY", 1)];
-        company.fields.push(sector);
-    }
+    give_company_a_sector(&fake);
     let before = fake.snapshot();
     let mut s = setup(source());
     let summary = s.apply(&fake, opts()).await.unwrap();
@@ -1154,13 +1146,7 @@ async fn loss_of_a_field_the_destination_had_but_did_not_list_is_prevented_on_th
     // an intent to create it; the destination answers that it exists. A second run must not take that for a
     // creation lost in a crash, or rollback would delete the destination's own field.
     let fake = Fake::new();
-    {
-        let mut state = fake.state.borrow_mut();
-        let company = state.model.iter_mut().find(|o| o.name == "company").unwrap();
-        let mut sector = field("sector", FieldKind::Select);
-        sector.options = vec![option("TECH", 0), option("ENERGY", 1)];
-        company.fields.push(sector);
-    }
+    give_company_a_sector(&fake);
     fake.unlisted.borrow_mut().insert("company.sector".into());
     let before = fake.snapshot();
     let mut s = setup(source());
