@@ -38,6 +38,17 @@ fn field(object: &str, name: &str, kind: FieldKind) -> NewField {
     }
 }
 
+/// A new custom object `project` (Project / projects / Projects).
+fn project_object(reason: &str) -> NewObject {
+    NewObject {
+        name: "project".into(),
+        label: "Project".into(),
+        plural: "projects".into(),
+        plural_label: "Projects".into(),
+        reason: reason.into(),
+    }
+}
+
 fn journalled(seq: i64, c: &Change) -> SchemaChange {
     SchemaChange {
         seq,
@@ -90,13 +101,7 @@ async fn data_model_changes_are_made_once_and_undone_exactly() {
     let ws = client(&sbx).await;
     let before = ws.model().await.unwrap();
 
-    let project = NewObject {
-        name: "project".into(),
-        label: "Project".into(),
-        plural: "projects".into(),
-        plural_label: "Projects".into(),
-        reason: "source table projects".into(),
-    };
+    let project = project_object("source table projects");
     let mut phase = field("project", "phase", FieldKind::Select);
     phase.options = vec![opt("BUILD", "Build", 1), opt("DISCOVERY", "Discovery", 0), opt("DONE", "Done", 2)];
     let mut company = field("project", "company", FieldKind::Relation);
@@ -530,13 +535,7 @@ async fn lost_answers_to_data_model_creates_are_still_journalled() {
         losing_proxy(sbx.base_url(), vec![("POST", "/rest/metadata/objects"), ("POST", "/rest/metadata/fields")]).await;
     let ws = TwentyClient::connect(&url, ApiKey::new(sbx.api_key()), ClientOptions::for_tests()).await.unwrap();
     let before = ws.model().await.unwrap();
-    let project = NewObject {
-        name: "project".into(),
-        label: "Project".into(),
-        plural: "projects".into(),
-        plural_label: "Projects".into(),
-        reason: "test".into(),
-    };
+    let project = project_object("test");
     let mut budget = field("project", "budget", FieldKind::Currency);
     budget.label = "Budget".into();
     let object_change = Workspace::create_object(&ws, &project).await.unwrap().expect("the object is journalled");
@@ -593,13 +592,7 @@ async fn undo_works_by_name_for_changes_journalled_without_an_id() {
     let ws = client(&sbx).await;
     let before = ws.model().await.unwrap();
     let neutral_stage = serde_json::to_value(&object(&before, "opportunity").field("stage").unwrap().options).unwrap();
-    let project = NewObject {
-        name: "project".into(),
-        label: "Project".into(),
-        plural: "projects".into(),
-        plural_label: "Projects".into(),
-        reason: "test".into(),
-    };
+    let project = project_object("test");
     Workspace::create_object(&ws, &project).await.unwrap().unwrap();
     let mut client_ref = field("project", "clientId", FieldKind::Relation);
     client_ref.target = Some("company".into());
