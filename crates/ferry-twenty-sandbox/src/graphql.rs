@@ -974,6 +974,7 @@ fn project_record(state: &State, base: &str, ctx: &Ctx<'_>, obj: &ObjectMeta, ro
                                 .filter(|r| r.get(&column).and_then(Value::as_str) == id)
                                 .filter(|r| r.get("deletedAt").is_none_or(Value::is_null))
                                 .take(60)
+                                .map(|r| &**r)
                                 .collect()
                         })
                         .unwrap_or_default();

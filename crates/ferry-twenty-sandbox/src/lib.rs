@@ -163,7 +163,7 @@ impl SandboxHandle {
         let mut names: Vec<&String> = state.tables.keys().collect();
         names.sort();
         for name in names {
-            let rows: Vec<Value> = state.tables[name].rows.values().map(|r| Value::Object(r.clone())).collect();
+            let rows: Vec<Value> = state.tables[name].rows.values().map(|r| Value::Object(Map::clone(r))).collect();
             records.insert(name.clone(), Value::Array(rows));
         }
         let files: Vec<Value> = state

@@ -510,7 +510,7 @@ fn scrub_option_values(state: &mut State, object: &str, field: &str, removed: &[
             }
             _ => continue,
         };
-        r.insert(field.to_string(), new);
+        std::sync::Arc::make_mut(r).insert(field.to_string(), new);
         changed.push(id.clone());
     }
     for id in changed {
@@ -522,6 +522,7 @@ fn rename_column(state: &mut State, object: &str, old: &str, new: &str) {
     let Some(t) = state.tables.get_mut(object) else { return };
     let ids: Vec<String> = t.rows.keys().cloned().collect();
     for r in t.rows.values_mut() {
+        let r = std::sync::Arc::make_mut(r);
         if let Some(v) = r.remove(old) {
             r.insert(new.to_string(), v);
         }
@@ -535,7 +536,7 @@ fn drop_column(state: &mut State, object: &str, column: &str) {
     let Some(t) = state.tables.get_mut(object) else { return };
     let mut changed = Vec::new();
     for (id, r) in t.rows.iter_mut() {
-        if r.remove(column).is_some() {
+        if std::sync::Arc::make_mut(r).remove(column).is_some() {
             changed.push(id.clone());
         }
     }

@@ -60,7 +60,7 @@ impl Db {
             let (object, id, data) = row.map_err(|e| err(p, e))?;
             let v: Value = serde_json::from_str(&data).map_err(|e| err(p, format!("record {object} {id}: {e}")))?;
             if let Value::Object(m) = v {
-                state.tables.entry(object).or_default().rows.insert(id, m);
+                state.tables.entry(object).or_default().rows.insert(id, std::sync::Arc::new(m));
             }
         }
         let mut stmt = self
@@ -119,7 +119,7 @@ impl Db {
                     match state.tables.get(object).and_then(|t| t.rows.get(id)) {
                         Some(row) => tx.execute(
                             "INSERT OR REPLACE INTO records (object, id, data) VALUES (?1, ?2, ?3)",
-                            params![object, id, Value::Object(row.clone()).to_string()],
+                            params![object, id, serde_json::to_string(&**row).unwrap_or_default()],
                         ),
                         None => tx.execute("DELETE FROM records WHERE object = ?1 AND id = ?2", params![object, id]),
                     }

@@ -70,18 +70,43 @@ fn row_body_with(state: &State, base_url: &str, obj: &ObjectMeta, row: &Row, ext
 /// A record body at depth 0 written straight from the stored row (the same bytes as serialising
 /// [`row_body`], without copying the row into a new value first): what write answers are made of.
 pub struct BodyRef<'a> {
-    state: &'a State,
-    base_url: &'a str,
+    /// The workspace and server address that sign an attachment's `fullPath`; `None` for other objects, so their
+    /// answers can be written without the state (after its lock is let go).
+    signer: Option<(&'a State, &'a str)>,
     obj: &'a ObjectMeta,
     row: &'a Row,
     keys: Rc<Vec<String>>,
 }
 
-impl<'a> BodyRef<'a> {
-    /// The bodies of `rows` of one object (the body keys are looked up once).
-    pub fn many(state: &'a State, base_url: &'a str, obj: &'a ObjectMeta, rows: &[&'a Row]) -> Vec<BodyRef<'a>> {
-        let keys = cached_body_keys(state, obj);
-        rows.iter().map(|row| BodyRef { state, base_url, obj, row, keys: keys.clone() }).collect()
+/// How the bodies of one object's records are written: their keys in order, and what signs file paths.
+pub struct BodyShape<'a> {
+    keys: Rc<Vec<String>>,
+    signer: Option<(&'a State, &'a str)>,
+}
+
+impl<'a> BodyShape<'a> {
+    /// The shape of `obj`'s bodies. Only attachments keep `state` (to sign their paths).
+    pub fn of(state: &'a State, base_url: &'a str, obj: &ObjectMeta) -> BodyShape<'a> {
+        let signer = (obj.name_singular == "attachment").then_some((state, base_url));
+        BodyShape { keys: cached_body_keys(state, obj), signer }
+    }
+
+    /// Whether writing the bodies needs the state.
+    pub fn needs_state(&self) -> bool {
+        self.signer.is_some()
+    }
+
+    /// A shape that keeps nothing of the state (for objects whose bodies do not need it).
+    pub fn detached<'b>(self) -> BodyShape<'b> {
+        BodyShape { keys: self.keys, signer: None }
+    }
+
+    /// The bodies of `rows` of `obj`.
+    pub fn bodies<'r>(&self, obj: &'r ObjectMeta, rows: &[&'r Row]) -> Vec<BodyRef<'r>>
+    where
+        'a: 'r,
+    {
+        rows.iter().map(|row| BodyRef { signer: self.signer, obj, row, keys: self.keys.clone() }).collect()
     }
 }
 
@@ -89,17 +114,18 @@ impl serde::Serialize for BodyRef<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut map = s.serialize_map(Some(self.keys.len()))?;
-        let signs = self.obj.name_singular == "attachment";
         for key in self.keys.iter() {
-            match self.row.get(key) {
-                Some(v) if !(signs && key == "fullPath") => map.serialize_entry(key, v)?,
-                stored => {
+            match (self.row.get(key), self.signer) {
+                (Some(v), None) => map.serialize_entry(key, v)?,
+                (Some(v), Some(_)) if key != "fullPath" => map.serialize_entry(key, v)?,
+                (stored, signer) => {
                     let v =
                         stored.cloned().unwrap_or_else(|| self.obj.field(key).map(field_empty).unwrap_or(Value::Null));
-                    let v = if signs && key == "fullPath" {
-                        crate::files::sign_full_path(self.state, self.base_url, &v)
-                    } else {
-                        v
+                    let v = match signer {
+                        Some((state, base_url)) if key == "fullPath" => {
+                            crate::files::sign_full_path(state, base_url, &v)
+                        }
+                        _ => v,
                     };
                     map.serialize_entry(key, &v)?;
                 }

@@ -5,7 +5,9 @@ use serde_json::{Map, Value, json};
 use crate::error::ApiError;
 use crate::filter::{Filter, parse_rest_filter};
 use crate::query::{Cursor, Ordering_, page_of, paginate, parse_direction};
-use crate::render::{BodyRef, render};
+use std::sync::Arc;
+
+use crate::render::{BodyShape, render};
 use crate::schema::{ObjectMeta, pascal};
 use crate::server::{Reply, Req, Shared};
 use crate::store::{CreateOptions, Row, State, row_id};
@@ -100,17 +102,13 @@ fn handle_inner(shared: &Shared, req: &Req) -> Result<Reply, ApiError> {
     let rest = req.path.trim_start_matches("/rest/").trim_end_matches('/');
     let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     let method = req.method.as_str();
-    // A create's body is parsed before taking the state lock (parsing needs no state; under the lock it kept the
-    // other requests waiting). Its error still surfaces where it did, after the object and rate checks.
-    let mut create_body = (method == "POST").then(|| parse_body(req));
+    match (segs.as_slice(), method) {
+        (["batch", plural], "POST") => return create(shared, req, plural, true),
+        ([plural], "POST") => return create(shared, req, plural, false),
+        _ => {}
+    }
     let mut state = shared.state();
     let result = match (segs.as_slice(), method) {
-        (["batch", plural], "POST") => {
-            let obj = object_for(&state, plural)?;
-            take_token(shared)?;
-            let body = create_body.take().unwrap_or_else(|| parse_body(req))?;
-            create(shared, &mut state, &obj, req, body, true)
-        }
         (["restore", plural, ..], "PATCH" | "PUT") if segs.len() > 2 => {
             let _ = object_for(&state, plural)?;
             Err(query_path_invalid(&req.path, plural))
@@ -128,12 +126,6 @@ fn handle_inner(shared: &Shared, req: &Req) -> Result<Reply, ApiError> {
             let obj = object_for(&state, plural)?;
             take_token(shared)?;
             list(shared, &state, &obj, req)
-        }
-        ([plural], "POST") => {
-            let obj = object_for(&state, plural)?;
-            take_token(shared)?;
-            let body = create_body.take().unwrap_or_else(|| parse_body(req))?;
-            create(shared, &mut state, &obj, req, body, false)
         }
         ([plural], "DELETE") => {
             let obj = object_for(&state, plural)?;
@@ -261,35 +253,49 @@ fn list(shared: &Shared, state: &State, obj: &ObjectMeta, req: &Req) -> Result<R
     ))
 }
 
-fn create(
-    shared: &Shared,
-    state: &mut State,
-    obj: &ObjectMeta,
-    req: &Req,
-    body: Value,
-    batch: bool,
-) -> Result<Reply, ApiError> {
+/// A create (one record, or a batch): the state lock is held only to copy what the records are built from and then
+/// to check them against the stored rows and store them. Parsing, validation, the computed columns (search vector,
+/// rich text) and the answer's serialisation happen without it, so concurrent calls overlap. The errors come in the
+/// order they did under one lock: object, rate limit, body, size, inputs, then what needs the stored rows.
+fn create(shared: &Shared, req: &Req, plural: &str, batch: bool) -> Result<Reply, ApiError> {
+    let body = parse_body(req);
     let upsert = req.query.get("upsert").map(String::as_str) == Some("true");
-    let inputs: Vec<Value> = if batch {
-        match body {
-            Value::Array(items) => items,
+    let (obj, snapshot, inputs) = {
+        let state = shared.state();
+        let obj = object_for(&state, plural)?;
+        take_token(shared)?;
+        let inputs: Vec<Value> = match body? {
+            Value::Array(items) if batch => items,
             other => vec![other],
+        };
+        if inputs.len() > shared.config.batch_max {
+            return Err(ApiError::bad_request(format!(
+                "Maximum number of records to upsert is {}.",
+                shared.config.batch_max
+            )));
         }
-    } else {
-        vec![body]
+        let snapshot = state.create_snapshot(&obj.name_singular, CreateOptions { upsert })?;
+        (obj, snapshot, inputs)
     };
-    if inputs.len() > shared.config.batch_max {
-        return Err(ApiError::bad_request(format!(
-            "Maximum number of records to upsert is {}.",
-            shared.config.batch_max
-        )));
-    }
-    let ids = state.create_ids(&obj.name_singular, &inputs, CreateOptions { upsert })?;
+    let draft = snapshot.draft(&inputs)?;
+    let mut state = shared.state();
+    let rows = state.commit_create(draft, &inputs);
+    shared.flush(&mut state);
+    let rows = rows?;
     drop(inputs);
-    // The answer is written straight from the stored rows (no copy of each row into a new value).
-    let table = state.tables.get(&obj.name_singular);
-    let rows: Vec<&Row> = ids.iter().filter_map(|id| table.and_then(|t| t.rows.get(id))).collect();
-    let bodies = BodyRef::many(state, &shared.base_url, obj, &rows);
+    let shape = BodyShape::of(&state, &shared.base_url, &obj);
+    if shape.needs_state() {
+        return create_answer(&obj, &shape, &rows, batch);
+    }
+    let shape = shape.detached();
+    drop(state);
+    create_answer(&obj, &shape, &rows, batch)
+}
+
+/// `{"data": {"createCompanies": [...]}}` (`createCompany` and one body for a single create).
+fn create_answer(obj: &ObjectMeta, shape: &BodyShape<'_>, rows: &[Arc<Row>], batch: bool) -> Result<Reply, ApiError> {
+    let rows: Vec<&Row> = rows.iter().map(|r| &**r).collect();
+    let bodies = shape.bodies(obj, &rows);
     let answer = if batch {
         json_bytes(&CreateAnswer { data: [(format!("create{}", pascal(&obj.name_plural)), &bodies[..])] })
     } else {

@@ -1,6 +1,7 @@
 //! The workspace state: records of every object with their unique indexes, and the writes Twenty performs.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
@@ -18,8 +19,8 @@ pub type Row = Map<String, Value>;
 /// The rows of one object, by id (ascending, like the default order), with unique indexes.
 #[derive(Debug, Default, Clone)]
 pub struct Table {
-    /// Rows by id (soft-deleted ones too).
-    pub rows: BTreeMap<String, Row>,
+    /// Rows by id (soft-deleted ones too). Shared, so an answer can be written from them after the lock is let go.
+    pub rows: BTreeMap<String, Arc<Row>>,
     /// Unique index: "field" or "field.sub" → value → id.
     unique: HashMap<String, HashMap<String, String>>,
     /// How many rows are soft-deleted (lets lists skip the check when none is).
@@ -195,7 +196,7 @@ impl Table {
         } else if let (Some(min), Some(p)) = (self.min_position, row.get("position").and_then(Value::as_f64)) {
             self.min_position = Some(min.min(p));
         }
-        self.rows.insert(id, row);
+        self.rows.insert(id, Arc::new(row));
     }
 
     /// A live row at the smallest position leaves: the cached minimum must be recomputed.
@@ -206,7 +207,7 @@ impl Table {
     }
 
     /// Removes a row.
-    pub fn remove(&mut self, obj: &ObjectMeta, id: &str) -> Option<Row> {
+    pub fn remove(&mut self, obj: &ObjectMeta, id: &str) -> Option<Arc<Row>> {
         let old = self.rows.remove(id)?;
         self.index_row(obj, id, &old, false);
         if is_deleted(&old) {
@@ -215,6 +216,177 @@ impl Table {
         self.forget_position(&old);
         Some(old)
     }
+}
+
+/// What a create needs of the workspace, copied under the lock so that its records can be built without it
+/// (see [`State::create_snapshot`]).
+pub struct CreateSnapshot {
+    obj: ObjectMeta,
+    /// Every new row starts from this one (every body key at its empty value).
+    template: Row,
+    /// The timelineActivity object as it was (the draft is stale when it changed).
+    timeline: Option<ObjectMeta>,
+    /// An empty timelineActivity row, when a new record of `obj` gets one (`<object>.created`, 52).
+    activity: Option<Row>,
+    /// The actor of API-key writes.
+    actor: Value,
+    opts: CreateOptions,
+}
+
+/// The records of one create call built outside the lock: validated, with their server-computed columns and
+/// timeline activities, not yet checked against the stored rows nor given positions ([`State::commit_create`]).
+pub struct CreateDraft {
+    snapshot: CreateSnapshot,
+    now: String,
+    items: Vec<DraftItem>,
+}
+
+struct DraftItem {
+    /// Whether the input set `position` itself.
+    sent_position: bool,
+    kind: Drafted,
+}
+
+enum Drafted {
+    /// A new record (no upsert), ready but for its position, with its timeline activity.
+    New { row: Row, activity: Option<Row> },
+    /// An upsert input: whether it creates or updates is only known against the stored rows.
+    Upsert(Prepared),
+}
+
+impl CreateSnapshot {
+    /// Validates `inputs` and builds their rows: every check that needs no stored row (input shapes, ids, repeats
+    /// within the call). Nothing is written.
+    pub fn draft(self, inputs: &[Value]) -> Result<CreateDraft, ApiError> {
+        let obj = &self.obj;
+        let mut prepared = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            prepared.push(State::prepare(obj, input, false)?);
+        }
+        let now = now_iso();
+        let mut items = Vec::with_capacity(prepared.len());
+        let mut seen = SeenInCall::new(obj);
+        for p in prepared {
+            if let Some(Value::String(id)) = p.values.get("id")
+                && !is_uuid(id)
+            {
+                return Err(ApiError::bad_request(format!("Invalid UUID value '{id}' for field \"id\"")));
+            }
+            let sent_position = p.values.contains_key("position");
+            if self.opts.upsert {
+                items.push(DraftItem { sent_position, kind: Drafted::Upsert(p) });
+                continue;
+            }
+            let mut row = self.new_row(p.values, &now);
+            seen.admit(&row, true)?;
+            State::finish_row(obj, &mut row);
+            let activity = self.activity_for(&row, &now);
+            items.push(DraftItem { sent_position, kind: Drafted::New { row, activity } });
+        }
+        Ok(CreateDraft { snapshot: self, now, items })
+    }
+
+    /// A new row of `values` (its id the one sent, lowercased, or a new one).
+    fn new_row(&self, values: Row, now: &str) -> Row {
+        let mut row = self.template.clone();
+        let id = values
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_lowercase)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        row.insert("id".into(), json!(id));
+        if self.obj.field("createdAt").is_some() {
+            row.insert("createdAt".into(), json!(now));
+        }
+        if self.obj.field("updatedAt").is_some() {
+            row.insert("updatedAt".into(), json!(now));
+        }
+        for (k, v) in values {
+            if k != "id" {
+                row.insert(k, v);
+            }
+        }
+        row
+    }
+
+    /// `before` with the values of an upsert that matched it (its creator kept, restored from the trash).
+    fn merged(&self, before: &Row, p: Prepared, now: &str) -> Row {
+        let mut row = before.clone();
+        let mut values = p.values;
+        if p.has_created_by {
+            values.remove("createdBy");
+        }
+        values.remove("id");
+        let sent_updated_at = values.contains_key("updatedAt");
+        for (k, v) in values {
+            row.insert(k, v);
+        }
+        row.insert("deletedAt".into(), Value::Null);
+        if !sent_updated_at {
+            row.insert("updatedAt".into(), json!(now));
+        }
+        if self.obj.field("updatedBy").is_some() {
+            row.insert("updatedBy".into(), self.actor.clone());
+        }
+        row
+    }
+
+    /// The `<object>.created` timeline activity of a new row.
+    fn activity_for(&self, row: &Row, now: &str) -> Option<Row> {
+        let template = self.activity.as_ref()?;
+        let id = row.get("id").and_then(Value::as_str)?;
+        let name = format!("{}.created", self.obj.name_singular);
+        Some(activity_row(template, &activity_column(&self.obj), id, name, json!({}), now))
+    }
+}
+
+/// The ids and unique values of the records of one create call so far: a repeat is refused, as the database
+/// would refuse the second insert.
+struct SeenInCall {
+    keys: Vec<(String, String, Option<&'static str>)>,
+    ids: HashSet<String>,
+    unique: HashMap<String, HashSet<String>>,
+}
+
+impl SeenInCall {
+    fn new(obj: &ObjectMeta) -> SeenInCall {
+        SeenInCall { keys: Table::index_keys(obj), ids: HashSet::new(), unique: HashMap::new() }
+    }
+
+    /// Takes note of `row` (its id too when it is a new record); a repeated id or unique value is a duplicate.
+    fn admit(&mut self, row: &Row, new: bool) -> Result<(), ApiError> {
+        let id = row.get("id").and_then(Value::as_str).unwrap_or_default();
+        if new && !self.ids.insert(id.to_string()) {
+            return Err(ApiError::duplicate());
+        }
+        for (key, field, sub) in &self.keys {
+            if let Some(v) = Table::unique_value(row, field, *sub)
+                && !self.unique.entry(key.clone()).or_default().insert(v)
+            {
+                return Err(ApiError::duplicate());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The timelineActivity column that points at a record of `obj` (`targetPersonId`…).
+fn activity_column(obj: &ObjectMeta) -> String {
+    format!("target{}Id", pascal(&obj.name_singular))
+}
+
+/// A timeline activity row: `template` (an empty one) naming the event, its properties and the record.
+fn activity_row(template: &Row, column: &str, id: &str, name: String, properties: Value, now: &str) -> Row {
+    let mut row = template.clone();
+    row.insert("id".into(), json!(uuid::Uuid::new_v4().to_string()));
+    row.insert("createdAt".into(), json!(now));
+    row.insert("updatedAt".into(), json!(now));
+    row.insert("happensAt".into(), json!(now));
+    row.insert("name".into(), json!(name));
+    row.insert("properties".into(), properties);
+    row.insert("linkedRecordCachedName".into(), json!(""));
+    row.insert(column.to_string(), json!(id));
+    row
 }
 
 /// A validated write of one input record.
@@ -260,7 +432,7 @@ impl State {
             row.insert("userEmail".into(), json!(m.email));
             row.insert("userId".into(), json!(standard_id("user", &m.email.to_lowercase())));
             row.insert("avatarUrl".into(), json!(""));
-            self.finish_row(&obj, &mut row);
+            Self::finish_row(&obj, &mut row);
             self.table_mut(&obj.name_singular).put(&obj, row);
             self.pending.push(Change::Row(obj.name_singular.clone(), id));
         }
@@ -293,7 +465,7 @@ impl State {
     }
 
     /// Server-computed columns (searchVector, rich text counterpart).
-    fn finish_row(&self, obj: &ObjectMeta, row: &mut Row) {
+    fn finish_row(obj: &ObjectMeta, row: &mut Row) {
         for f in &obj.fields {
             if f.ftype == "RICH_TEXT_V2"
                 && let Some(Value::Object(rt)) = row.get_mut(&f.name)
@@ -308,7 +480,7 @@ impl State {
     }
 
     /// Validates one input object against `obj` (unknown fields, composite shapes, select values, UUIDs).
-    fn prepare(&self, obj: &ObjectMeta, input: &Value, partial: bool) -> Result<Prepared, ApiError> {
+    fn prepare(obj: &ObjectMeta, input: &Value, partial: bool) -> Result<Prepared, ApiError> {
         let Value::Object(m) = input else {
             return Err(ApiError::bad_request(format!(
                 "Invalid input for object {}: expected an object",
@@ -384,7 +556,7 @@ impl State {
     }
 
     /// Checks NOT NULL columns (PostgreSQL errors are 500s, like the foreign keys).
-    fn check_not_null(&self, obj: &ObjectMeta, row: &Row) -> Result<(), ApiError> {
+    fn check_not_null(obj: &ObjectMeta, row: &Row) -> Result<(), ApiError> {
         for f in &obj.fields {
             if f.is_nullable || composite_subfields(&f.ftype).is_some() {
                 continue;
@@ -412,144 +584,111 @@ impl State {
     }
 
     /// Creates (or upserts) records: all validated first, nothing written on error.
-    pub fn create(&mut self, obj_name: &str, inputs: &[Value], opts: CreateOptions) -> Result<Vec<Row>, ApiError> {
-        let ids = self.create_ids(obj_name, inputs, opts)?;
-        let table = self.tables.get(obj_name);
-        Ok(ids.iter().filter_map(|id| table.and_then(|t| t.rows.get(id)).cloned()).collect())
+    pub fn create(&mut self, obj_name: &str, inputs: &[Value], opts: CreateOptions) -> Result<Vec<Arc<Row>>, ApiError> {
+        let draft = self.create_snapshot(obj_name, opts)?.draft(inputs)?;
+        self.commit_create(draft, inputs)
     }
 
-    /// [`State::create`] answering the ids of the rows written, in input order (read them from the table: no copy).
-    pub fn create_ids(
-        &mut self,
-        obj_name: &str,
-        inputs: &[Value],
-        opts: CreateOptions,
-    ) -> Result<Vec<String>, ApiError> {
+    /// What a create of `obj_name` needs of the workspace, copied so the records can be built without the lock.
+    pub fn create_snapshot(&self, obj_name: &str, opts: CreateOptions) -> Result<CreateSnapshot, ApiError> {
         let obj = self.object(obj_name)?;
-        let mut prepared = Vec::with_capacity(inputs.len());
-        for input in inputs {
-            prepared.push(self.prepare(&obj, input, false)?);
-        }
-        let now = now_iso();
-        let actor = api_actor(&self.api_key_name);
+        let timeline = self.schema.object("timelineActivity");
+        let activity = timeline.filter(|ta| {
+            obj.name_singular != "timelineActivity"
+                && obj.field("timelineActivities").is_some()
+                && ta.field_by_join_column(&activity_column(&obj)).is_some()
+        });
+        Ok(CreateSnapshot {
+            template: self.empty_row(&obj),
+            activity: activity.map(|ta| self.empty_row(ta)),
+            timeline: timeline.cloned(),
+            actor: api_actor(&self.api_key_name),
+            obj,
+            opts,
+        })
+    }
+
+    /// Writes the records of `draft`: checks what needs the stored rows (ids and unique values taken, foreign keys),
+    /// gives positions, stores the rows and their timeline activities. Answers the rows written, in input order.
+    /// A draft made before the data model changed is made again from `inputs`.
+    pub fn commit_create(&mut self, draft: CreateDraft, inputs: &[Value]) -> Result<Vec<Arc<Row>>, ApiError> {
+        let fresh = {
+            let snap = &draft.snapshot;
+            self.schema.object(&snap.obj.name_singular) == Some(&snap.obj)
+                && snap.timeline.as_ref() == self.schema.object("timelineActivity")
+                && snap.actor == api_actor(&self.api_key_name)
+        };
+        let draft = if fresh {
+            draft
+        } else {
+            self.create_snapshot(&draft.snapshot.obj.name_singular, draft.snapshot.opts)?.draft(inputs)?
+        };
+        let CreateDraft { snapshot, now, items } = draft;
+        let obj = &snapshot.obj;
         let has_position = obj.field("position").is_some_and(|f| f.ftype == "POSITION");
-        let mut position = if has_position { self.next_positions(&obj) } else { 0.0 };
-        // Every new row starts from the same empty row: built once per call, not once per record.
-        let template = self.empty_row(&obj);
+        let mut position = if has_position { self.next_positions(obj) } else { 0.0 };
         let empty = Table::default();
         let table = self.tables.get(&obj.name_singular).unwrap_or(&empty);
-        let mut results: Vec<(Row, Option<Row>)> = Vec::new();
-        let mut batch_ids: HashSet<String> = HashSet::new();
-        let mut batch_unique: HashMap<String, HashSet<String>> = HashMap::new();
-        for p in prepared {
-            let mut values = p.values;
-            if let Some(Value::String(id)) = values.get("id")
-                && !is_uuid(id)
-            {
-                return Err(ApiError::bad_request(format!("Invalid UUID value '{id}' for field \"id\"")));
-            }
-            // Upsert: match on id and every unique field (composites on their unique sub-field), trash included.
-            let matched: Option<String> = if opts.upsert {
-                let mut ids: Vec<String> = Vec::new();
-                if let Some(Value::String(id)) = values.get("id")
-                    && table.rows.contains_key(id)
-                {
-                    ids.push(id.clone());
-                }
-                for c in table.conflicts(&obj, &values, None) {
-                    if !ids.contains(&c) {
-                        ids.push(c);
-                    }
-                }
-                if ids.len() > 1 {
-                    return Err(ApiError::bad_request(format!(
-                        "Multiple records found with the same unique field values for {}. Cannot determine which record to update.",
-                        obj.name_singular
-                    )));
-                }
-                ids.pop()
-            } else {
-                None
-            };
-            let pos_value = if has_position && !values.contains_key("position") {
+        let mut results: Vec<(Row, Option<Row>, Option<Row>)> = Vec::with_capacity(items.len());
+        let mut seen = SeenInCall::new(obj);
+        for item in items {
+            let pos_value = (has_position && !item.sent_position).then(|| {
                 let p = json_number(position);
                 position -= 1.0;
-                Some(p)
-            } else {
-                None
-            };
-            let (row, before) = match matched {
-                Some(id) => {
-                    let before = table.rows.get(&id).cloned().unwrap_or_default();
-                    let mut row = before.clone();
-                    if p.has_created_by {
-                        values.remove("createdBy");
+                p
+            });
+            let (mut row, before, activity) = match item.kind {
+                Drafted::New { row, activity } => (row, None, activity),
+                Drafted::Upsert(p) => {
+                    // Match on id and every unique field (composites on their unique sub-field), trash included.
+                    let mut ids: Vec<String> = Vec::new();
+                    if let Some(Value::String(id)) = p.values.get("id")
+                        && table.rows.contains_key(id)
+                    {
+                        ids.push(id.clone());
                     }
-                    values.remove("id");
-                    let sent_updated_at = values.contains_key("updatedAt");
-                    for (k, v) in values {
-                        row.insert(k, v);
-                    }
-                    row.insert("deletedAt".into(), Value::Null);
-                    if !sent_updated_at {
-                        row.insert("updatedAt".into(), json!(now));
-                    }
-                    if obj.field("updatedBy").is_some() {
-                        row.insert("updatedBy".into(), actor.clone());
-                    }
-                    if let Some(p) = pos_value {
-                        row.insert("position".into(), p);
-                    }
-                    (row, Some(before))
-                }
-                None => {
-                    let mut row = template.clone();
-                    let id = values
-                        .get("id")
-                        .and_then(Value::as_str)
-                        .map(str::to_lowercase)
-                        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-                    row.insert("id".into(), json!(id));
-                    if obj.field("createdAt").is_some() {
-                        row.insert("createdAt".into(), json!(now));
-                    }
-                    if obj.field("updatedAt").is_some() {
-                        row.insert("updatedAt".into(), json!(now));
-                    }
-                    if let Some(p) = pos_value {
-                        row.insert("position".into(), p);
-                    }
-                    for (k, v) in values {
-                        if k != "id" {
-                            row.insert(k, v);
+                    for c in table.conflicts(obj, &p.values, None) {
+                        if !ids.contains(&c) {
+                            ids.push(c);
                         }
                     }
-                    (row, None)
+                    if ids.len() > 1 {
+                        return Err(ApiError::bad_request(format!(
+                            "Multiple records found with the same unique field values for {}. Cannot determine which record to update.",
+                            obj.name_singular
+                        )));
+                    }
+                    let (mut row, before) = match ids.pop() {
+                        Some(id) => {
+                            let before = table.rows.get(&id).map(|r| Row::clone(r)).unwrap_or_default();
+                            (snapshot.merged(&before, p, &now), Some(before))
+                        }
+                        None => (snapshot.new_row(p.values, &now), None),
+                    };
+                    Self::finish_row(obj, &mut row);
+                    let activity = match before {
+                        None => snapshot.activity_for(&row, &now),
+                        Some(_) => None,
+                    };
+                    seen.admit(&row, before.is_none())?;
+                    (row, before, activity)
                 }
             };
-            let id = row.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-            if before.is_none() && (table.rows.contains_key(&id) || !batch_ids.insert(id.clone())) {
+            if let Some(p) = pos_value {
+                row.insert("position".into(), p);
+            }
+            let id = row.get("id").and_then(Value::as_str).unwrap_or_default();
+            if (before.is_none() && table.rows.contains_key(id)) || !table.conflicts(obj, &row, Some(id)).is_empty() {
                 return Err(ApiError::duplicate());
             }
-            if !table.conflicts(&obj, &row, Some(&id)).is_empty() {
-                return Err(ApiError::duplicate());
-            }
-            for (key, field, sub) in Table::index_keys(&obj) {
-                if let Some(v) = Table::unique_value(&row, &field, sub)
-                    && !batch_unique.entry(key).or_default().insert(v)
-                {
-                    return Err(ApiError::duplicate());
-                }
-            }
-            results.push((row, before));
+            results.push((row, before, activity));
         }
         // Foreign keys may point at rows created earlier in the same batch.
         let created: HashSet<String> =
-            results.iter().filter_map(|(r, _)| r.get("id").and_then(Value::as_str).map(str::to_string)).collect();
-        for (row, _) in &mut results {
-            self.finish_row(&obj, row);
-            self.check_not_null(&obj, row)?;
-            if let Err(e) = self.check_foreign_keys(&obj, row) {
+            results.iter().filter_map(|(r, _, _)| r.get("id").and_then(Value::as_str).map(str::to_string)).collect();
+        for (row, _, _) in &results {
+            Self::check_not_null(obj, row)?;
+            if let Err(e) = self.check_foreign_keys(obj, row) {
                 let self_ref_ok = obj.fields.iter().all(|f| {
                     f.points_at() != Some(obj.name_singular.as_str())
                         || f.join_column()
@@ -557,19 +696,25 @@ impl State {
                             .and_then(Value::as_str)
                             .is_none_or(|v| created.contains(v))
                 });
-                if !self_ref_ok || !self.fk_ok_with_batch(&obj, row, &created) {
+                if !self_ref_ok || !self.fk_ok_with_batch(obj, row, &created) {
                     return Err(e);
                 }
             }
         }
         let mut out = Vec::with_capacity(results.len());
-        let activity = self.schema.object("timelineActivity").map(|ta| self.empty_row(ta));
-        for (row, before) in results {
+        for (row, before, activity) in results {
             let id = row.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-            self.timeline_from(&obj, &id, before.as_ref(), Some(&row), activity.as_ref());
-            self.table_mut(&obj.name_singular).put(&obj, row);
-            self.pending.push(Change::Row(obj.name_singular.clone(), id.clone()));
-            out.push(id);
+            match (activity, &before) {
+                (Some(a), _) => self.put_activity(a),
+                (None, Some(b)) => self.timeline(obj, &id, Some(b), Some(&row)),
+                (None, None) => {}
+            }
+            let table = self.table_mut(&obj.name_singular);
+            table.put(obj, row);
+            if let Some(r) = table.rows.get(&id) {
+                out.push(r.clone());
+            }
+            self.pending.push(Change::Row(obj.name_singular.clone(), id));
         }
         Ok(out)
     }
@@ -598,7 +743,7 @@ impl State {
     /// Updates one live record: composites merged per sub-field (32).
     pub fn update(&mut self, obj_name: &str, id: &str, input: &Value) -> Result<Row, ApiError> {
         let obj = self.object(obj_name)?;
-        let p = self.prepare(&obj, input, true)?;
+        let p = Self::prepare(&obj, input, true)?;
         let before = self
             .tables
             .get(&obj.name_singular)
@@ -612,7 +757,7 @@ impl State {
         if conflict {
             return Err(ApiError::duplicate());
         }
-        self.check_not_null(&obj, &row)?;
+        Self::check_not_null(&obj, &row)?;
         self.check_foreign_keys(&obj, &row)?;
         self.table_mut(&obj.name_singular).put(&obj, row.clone());
         self.pending.push(Change::Row(obj.name_singular.clone(), id.to_string()));
@@ -656,7 +801,7 @@ impl State {
         if obj.field("updatedBy").is_some() {
             row.insert("updatedBy".into(), api_actor(&self.api_key_name));
         }
-        self.finish_row(obj, &mut row);
+        Self::finish_row(obj, &mut row);
         Ok(row)
     }
 
@@ -668,6 +813,7 @@ impl State {
             .values()
             .filter(|r| include_deleted || !is_deleted(r))
             .filter(|r| filter.is_none_or(|f| f.matches(r)))
+            .map(|r| &**r)
             .collect()
     }
 
@@ -684,8 +830,8 @@ impl State {
         let live = t.rows.len() - t.deleted;
         let check = t.deleted > 0;
         let iter: Box<dyn Iterator<Item = &Row>> = match after {
-            Some(id) => Box::new(t.rows.range::<str, _>((Bound::Excluded(id), Bound::Unbounded)).map(|(_, r)| r)),
-            None => Box::new(t.rows.values()),
+            Some(id) => Box::new(t.rows.range::<str, _>((Bound::Excluded(id), Bound::Unbounded)).map(|(_, r)| &**r)),
+            None => Box::new(t.rows.values().map(|r| &**r)),
         };
         let mut rows: Vec<&Row> = iter.filter(|r| !check || !is_deleted(r)).take(limit + 1).collect();
         let more = rows.len() > limit;
@@ -709,7 +855,12 @@ impl State {
         let obj = self.object(obj_name)?;
         let now = now_iso();
         let table = self.table_mut(&obj.name_singular);
-        let mut row = table.rows.get(id).filter(|r| !is_deleted(r)).cloned().ok_or_else(ApiError::record_not_found)?;
+        let mut row = table
+            .rows
+            .get(id)
+            .filter(|r| !is_deleted(r))
+            .map(|r| Row::clone(r))
+            .ok_or_else(ApiError::record_not_found)?;
         row.insert("deletedAt".into(), json!(now));
         row.insert("updatedAt".into(), json!(now));
         table.put(&obj, row.clone());
@@ -724,7 +875,7 @@ impl State {
         let mut out = Vec::new();
         for id in ids {
             let table = self.table_mut(&obj.name_singular);
-            if let Some(mut row) = table.rows.get(id).cloned() {
+            if let Some(mut row) = table.rows.get(id).map(|r| Row::clone(r)) {
                 row.insert("deletedAt".into(), Value::Null);
                 row.insert("updatedAt".into(), json!(now));
                 table.put(&obj, row.clone());
@@ -788,7 +939,7 @@ impl State {
                 } else {
                     for id in hits {
                         let t = self.table_mut(&pname);
-                        if let Some(mut r) = t.rows.get(&id).cloned() {
+                        if let Some(mut r) = t.rows.get(&id).map(|r| Row::clone(r)) {
                             r.insert(col.clone(), Value::Null);
                             t.put(&po, r);
                             self.pending.push(Change::Row(pname.clone(), id));
@@ -802,23 +953,11 @@ impl State {
 
     /// Server-created timeline activities (`<object>.created` / `<object>.updated` with a diff), as in 52.
     fn timeline(&mut self, obj: &ObjectMeta, id: &str, before: Option<&Row>, after: Option<&Row>) {
-        self.timeline_from(obj, id, before, after, None);
-    }
-
-    /// [`State::timeline`] starting from `template`, an empty timelineActivity row, when one is given.
-    fn timeline_from(
-        &mut self,
-        obj: &ObjectMeta,
-        id: &str,
-        before: Option<&Row>,
-        after: Option<&Row>,
-        template: Option<&Row>,
-    ) {
         if obj.name_singular == "timelineActivity" || obj.field("timelineActivities").is_none() {
             return;
         }
         let Some(ta) = self.schema.object("timelineActivity") else { return };
-        let column = format!("target{}Id", pascal(&obj.name_singular));
+        let column = activity_column(obj);
         if ta.field_by_join_column(&column).is_none() {
             return;
         }
@@ -842,20 +981,15 @@ impl State {
                 (format!("{}.updated", obj.name_singular), jsonb_normalize(&json!({"diff": diff})))
             }
         };
-        let now = now_iso();
-        let mut row = match template {
-            Some(t) => t.clone(),
-            None => self.empty_row(ta),
-        };
-        let tid = uuid::Uuid::new_v4().to_string();
-        row.insert("id".into(), json!(tid));
-        row.insert("createdAt".into(), json!(now));
-        row.insert("updatedAt".into(), json!(now));
-        row.insert("happensAt".into(), json!(now));
-        row.insert("name".into(), json!(name));
-        row.insert("properties".into(), properties);
-        row.insert("linkedRecordCachedName".into(), json!(""));
-        row.insert(column, json!(id));
+        let template = self.empty_row(ta);
+        let row = activity_row(&template, &column, id, name, properties, &now_iso());
+        self.put_activity(row);
+    }
+
+    /// Stores a timeline activity row.
+    fn put_activity(&mut self, row: Row) {
+        let Some(ta) = self.schema.object("timelineActivity") else { return };
+        let Some(tid) = row_id(&row) else { return };
         // Disjoint borrows: the metadata (`ta`) and the tables.
         self.tables.entry("timelineActivity".into()).or_default().put(ta, row);
         self.pending.push(Change::Row("timelineActivity".into(), tid));
@@ -895,6 +1029,63 @@ pub fn fk_name(table: &str, column: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn workspace() -> State {
+        let now = now_iso();
+        let schema = Schema::standard(&now, TargetColumns::default(), true).expect("standard model");
+        State::new(schema, &[], "ferry", TargetColumns::default(), &now)
+    }
+
+    fn company(id: &str, name: &str) -> Value {
+        json!({"id": id, "name": name})
+    }
+
+    const ID: &str = "0b0bca8e-0000-4000-8000-000000000001";
+
+    #[test]
+    fn two_calls_drafted_together_write_an_id_once() {
+        // Both drafts are made (outside the lock) before either is committed: the second finds the id taken.
+        let mut state = workspace();
+        let inputs = [company(ID, "Acme")];
+        let first = state.create_snapshot("company", CreateOptions { upsert: false }).unwrap().draft(&inputs).unwrap();
+        let second = state.create_snapshot("company", CreateOptions { upsert: false }).unwrap().draft(&inputs).unwrap();
+        assert_eq!(state.commit_create(first, &inputs).unwrap().len(), 1);
+        let err = state.commit_create(second, &inputs).unwrap_err();
+        assert_eq!(err.status, 400, "{:?}", err.body);
+        assert_eq!(state.tables["company"].rows.len(), 1);
+        let activities = state.tables["timelineActivity"].rows.values();
+        let created: Vec<_> = activities.filter(|r| r["targetCompanyId"] == json!(ID)).collect();
+        assert_eq!(created.len(), 1, "one company.created activity");
+        assert_eq!(created[0]["name"], json!("company.created"));
+    }
+
+    #[test]
+    fn a_draft_made_before_the_data_model_changed_is_made_again() {
+        let mut state = workspace();
+        let inputs = [company(ID, "Acme")];
+        let draft = state.create_snapshot("company", CreateOptions { upsert: false }).unwrap().draft(&inputs).unwrap();
+        // A field added between the draft and its commit (another call, under the lock).
+        let company = state.schema.object_mut("company").unwrap();
+        let mut field = company.field("name").unwrap().clone();
+        field.name = "motto".into();
+        field.id = standard_id("field", "company.motto");
+        company.fields.push(field);
+        let rows = state.commit_create(draft, &inputs).unwrap();
+        assert_eq!(rows[0].get("motto"), Some(&json!("")), "the new field at its empty value: {:?}", rows[0]);
+    }
+
+    #[test]
+    fn positions_are_given_at_commit_in_commit_order() {
+        let mut state = workspace();
+        let a = [company(ID, "A")];
+        let b = [company("0b0bca8e-0000-4000-8000-000000000002", "B")];
+        let draft_a = state.create_snapshot("company", CreateOptions { upsert: false }).unwrap().draft(&a).unwrap();
+        let draft_b = state.create_snapshot("company", CreateOptions { upsert: false }).unwrap().draft(&b).unwrap();
+        let rb = state.commit_create(draft_b, &b).unwrap();
+        let ra = state.commit_create(draft_a, &a).unwrap();
+        assert_eq!(rb[0]["position"], json!(0));
+        assert_eq!(ra[0]["position"], json!(-1), "the later commit goes first, as a later create would");
+    }
 
     #[test]
     fn foreign_key_name_matches_the_recorded_constraint() {
