@@ -2,7 +2,7 @@
 //! expressions the recording shows (02, settings.asExpression) closely enough for the usual text: words,
 //! hyphenated words (whole + parts), numbers (signed), e-mails, hosts, URLs (url + host + path), file paths.
 
-use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use serde_json::{Map, Value};
 
@@ -287,18 +287,34 @@ pub fn to_tsvector(s: &str) -> String {
         }
         i += 1;
     }
-    let mut positions: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (n, l) in lexemes.into_iter().enumerate() {
-        positions.entry(l).or_default().push((n + 1).min(16383));
+    // Lexemes in byte order, each with its positions in order (a stable sort keeps them so), written straight
+    // into the answer: `'lexeme':1,4 'other':2`.
+    let mut entries: Vec<(String, usize)> =
+        lexemes.into_iter().enumerate().map(|(n, l)| (l, (n + 1).min(16383))).collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = String::with_capacity(entries.iter().map(|(l, _)| l.len() + 8).sum());
+    let mut previous: Option<&str> = None;
+    for (lexeme, position) in &entries {
+        if previous == Some(lexeme.as_str()) {
+            out.push(',');
+        } else {
+            if previous.is_some() {
+                out.push(' ');
+            }
+            out.push('\'');
+            for c in lexeme.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\'' => out.push_str("''"),
+                    c => out.push(c),
+                }
+            }
+            out.push_str("':");
+            previous = Some(lexeme);
+        }
+        let _ = write!(out, "{position}");
     }
-    positions
-        .iter()
-        .map(|(l, p)| {
-            let escaped = l.replace('\\', "\\\\").replace('\'', "''");
-            format!("'{escaped}':{}", p.iter().map(usize::to_string).collect::<Vec<_>>().join(","))
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    out
 }
 
 #[cfg(test)]
@@ -313,6 +329,12 @@ mod tests {
             .ok()
             .and_then(|s| s.object(name).cloned())
             .expect("object")
+    }
+
+    #[test]
+    fn repeated_lexemes_gather_their_positions_in_byte_order() {
+        let v = to_tsvector("b a B O'Neil back\\slash a-b Zed zed 10 b");
+        assert_eq!(v, "'10':13 'a':2,9 'a-b':8 'b':1,3,10,14 'back':6 'neil':5 'o':4 'slash':7 'zed':11,12");
     }
 
     #[test]
