@@ -314,6 +314,8 @@ pub fn to_tsvector(s: &str) -> String {
         }
         let _ = write!(out, "{position}");
     }
+    // Kept in every stored row: no spare capacity.
+    out.shrink_to_fit();
     out
 }
 
