@@ -1,12 +1,12 @@
 //! The records REST API (`/rest/{plural}`…): envelopes, pagination, writes and errors as recorded.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value, json};
 
 use crate::error::ApiError;
 use crate::filter::{Filter, parse_rest_filter};
 use crate::query::{Cursor, Ordering_, page_of, paginate, parse_direction};
-use std::sync::Arc;
-
 use crate::render::{BodyShape, render};
 use crate::schema::{ObjectMeta, pascal};
 use crate::server::{Reply, Req, Shared};

@@ -180,9 +180,9 @@ impl Table {
         out
     }
 
-    /// Inserts or replaces a row, keeping the indexes.
-    pub fn put(&mut self, obj: &ObjectMeta, row: Row) {
-        let Some(id) = row.get("id").and_then(Value::as_str).map(str::to_string) else { return };
+    /// Inserts or replaces a row, keeping the indexes; answers the stored row (none for a row without an id).
+    pub fn put(&mut self, obj: &ObjectMeta, row: Row) -> Option<Arc<Row>> {
+        let id = row.get("id").and_then(Value::as_str).map(str::to_string)?;
         if let Some(old) = self.rows.remove(&id) {
             self.index_row(obj, &id, &old, false);
             if is_deleted(&old) {
@@ -196,7 +196,9 @@ impl Table {
         } else if let (Some(min), Some(p)) = (self.min_position, row.get("position").and_then(Value::as_f64)) {
             self.min_position = Some(min.min(p));
         }
-        self.rows.insert(id, Arc::new(row));
+        let row = Arc::new(row);
+        self.rows.insert(id, row.clone());
+        Some(row)
     }
 
     /// A live row at the smallest position leaves: the cached minimum must be recomputed.
@@ -711,10 +713,7 @@ impl State {
                 (None, None) => {}
             }
             let table = self.table_mut(&obj.name_singular);
-            table.put(obj, row);
-            if let Some(r) = table.rows.get(&id) {
-                out.push(r.clone());
-            }
+            out.extend(table.put(obj, row));
             self.pending.push(Change::Row(obj.name_singular.clone(), id));
         }
         Ok(out)
