@@ -794,8 +794,14 @@ async fn a_full_apply_reconciles_and_keeps_relations_links_and_attachments() {
 
 #[tokio::test]
 async fn a_second_apply_writes_nothing() {
+    second_apply_of(source()).await;
+}
+
+/// Applies `records`, then applies them again as a new process would, and checks that the second run wrote, changed and
+/// called nothing and reported no problem twice. Returns the second run's summary.
+async fn second_apply_of(records: Vec<Record>) -> run::ApplySummary {
     let fake = Fake::new();
-    let mut s = setup(source());
+    let mut s = setup(records);
     s.apply(&fake, opts()).await.unwrap();
     let after_first = fake.snapshot();
     let problems = s.journal.problems().unwrap().len();
@@ -806,6 +812,7 @@ async fn a_second_apply_writes_nothing() {
     assert!(again.objects.iter().all(|o| o.calls == 0), "{again:#?}");
     assert_eq!(fake.snapshot(), after_first);
     assert_eq!(s.journal.problems().unwrap().len(), problems, "no problem reported twice");
+    again
 }
 
 /// Runs a clean migration and returns how many destination calls it makes.
@@ -1206,18 +1213,9 @@ async fn a_repeated_unique_email_is_rejected_before_sending_and_no_batch_is_spli
 
 #[tokio::test]
 async fn a_second_apply_after_repeats_writes_nothing_and_rejects_nothing_new() {
-    let fake = Fake::new();
-    let mut s = setup(contacts_with_repeats(&[2], &[(4, 1), (6, 2), (9, 1)]));
-    s.apply(&fake, opts()).await.unwrap();
-    let after_first = fake.snapshot();
-    let problems = s.journal.problems().unwrap().len();
-    s.reopen();
-    let again = s.apply(&fake, opts()).await.unwrap();
-    assert_eq!(again.written(), 0);
-    assert!(again.objects.iter().all(|o| o.calls == 0 && o.rejected == 0), "{again:#?}");
+    let again = second_apply_of(contacts_with_repeats(&[2], &[(4, 1), (6, 2), (9, 1)])).await;
+    assert!(again.objects.iter().all(|o| o.rejected == 0), "{again:#?}");
     assert_eq!(contacts(&again).already, 7, "contact 6 took the e-mail of the refused contact 2");
-    assert_eq!(fake.snapshot(), after_first);
-    assert_eq!(s.journal.problems().unwrap().len(), problems, "no problem reported twice");
 }
 
 #[tokio::test]
