@@ -182,7 +182,7 @@ async fn atomic_to_twenty_end_to_end_reconciles_runs_once_and_rolls_back_to_the_
     let after = sandbox.snapshot();
     assert_relations(&after);
     assert_exactly_once(&before, &after, &report, &load_plan(&plan_file));
-    for f in ["report.html", "report.md", "report.json"] {
+    for f in ["report.html", "report.md", "report.json", "problems.csv"] {
         assert!(dir.path().join("migration-report").join(f).exists(), "{f} is written");
     }
 

@@ -78,12 +78,111 @@ pub struct Report {
     pub throughput: Vec<ThroughputPoint>,
 }
 
+/// Problems of one kind: the same object, field and message once the values it quotes are set aside — how the
+/// HTML and Markdown pages show problems (a large migration has one per record for a label that does not carry
+/// over), while the JSON and `problems.csv` keep each one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProblemGroup {
+    pub object: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The message with each quoted value written `"…"` and each record number `#…`.
+    pub message: String,
+    /// The first problem's hint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// How many problems are of this kind.
+    pub count: u64,
+    /// The first few, as they were reported.
+    pub examples: Vec<Problem>,
+}
+
+/// How many problems of a kind a group shows.
+const GROUP_EXAMPLES: usize = 3;
+
+/// How many problems the HTML and Markdown pages list one by one after the groups (all are in `problems.csv`).
+pub const LISTED_PROBLEMS: usize = 200;
+
+/// `message` with what varies from record to record set aside: double-quoted text becomes `"…"`, an address
+/// (`http://` or `https://` up to a space, a quote or a closing parenthesis) becomes `…`, and a `#` followed by a
+/// record key (letters, digits, `-`, `_`, `/`, `>`) becomes `#…`.
+pub fn message_kind(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(c) = rest.chars().next() {
+        if c == '"' {
+            // To the closing quote, past escaped ones; an unclosed quote is kept as it is.
+            let body = &rest[1..];
+            let mut escaped = false;
+            let close = body.char_indices().find(|&(_, q)| {
+                let closes = q == '"' && !escaped;
+                escaped = q == '\\' && !escaped;
+                closes
+            });
+            if let Some((i, _)) = close {
+                out.push_str("\"…\"");
+                rest = &body[i + 1..];
+                continue;
+            }
+        } else if rest.starts_with("http://") || rest.starts_with("https://") {
+            let end = rest.find(|q: char| q.is_whitespace() || matches!(q, '"' | ')')).unwrap_or(rest.len());
+            out.push('…');
+            rest = &rest[end..];
+            continue;
+        } else if c == '#' && rest[1..].starts_with(|n: char| n.is_alphanumeric()) {
+            let end = rest[1..]
+                .find(|n: char| !(n.is_alphanumeric() || matches!(n, '-' | '_' | '/' | '>')))
+                .map_or(rest.len(), |i| i + 1);
+            out.push_str("#…");
+            rest = &rest[end..];
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// `problems` gathered by kind ([`message_kind`] of the message, with object and field), most frequent first and,
+/// among equals, in the order each kind first appeared.
+pub fn group_problems(problems: &[Problem]) -> Vec<ProblemGroup> {
+    let mut groups: Vec<ProblemGroup> = Vec::new();
+    let mut index: std::collections::HashMap<(String, Option<String>, String), usize> =
+        std::collections::HashMap::new();
+    for p in problems {
+        let kind = message_kind(&p.message);
+        let key = (p.object.clone(), p.field.clone(), kind);
+        let i = *index.entry(key).or_insert_with_key(|(object, field, message)| {
+            groups.push(ProblemGroup {
+                object: object.clone(),
+                field: field.clone(),
+                message: message.clone(),
+                hint: p.hint.clone(),
+                count: 0,
+                examples: Vec::new(),
+            });
+            groups.len() - 1
+        });
+        let g = &mut groups[i];
+        g.count += 1;
+        // Examples of different records (one record can meet the same kind of problem twice).
+        if g.examples.len() < GROUP_EXAMPLES && !g.examples.iter().any(|e| e.record.is_some() && e.record == p.record) {
+            g.examples.push(p.clone());
+        }
+    }
+    // Stable: equal counts keep their first-seen order.
+    groups.sort_by_key(|g| std::cmp::Reverse(g.count));
+    groups
+}
+
 /// Where [`Report::write`] put the three files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportFiles {
     pub json: PathBuf,
     pub markdown: PathBuf,
     pub html: PathBuf,
+    /// Every problem, one per line: object, record, field, value, message, hint.
+    pub problems_csv: PathBuf,
 }
 
 const COLOURS: [(&str, &str); 4] =
@@ -100,6 +199,8 @@ impl Report {
         let mut v = serde_json::to_value(self).expect("a report is always representable as JSON");
         if let Some(map) = v.as_object_mut() {
             map.insert("ok".into(), serde_json::Value::Bool(self.ok()));
+            let groups = group_problems(&self.problems);
+            map.insert("problem_groups".into(), serde_json::to_value(groups).expect("strings and numbers"));
             let totals = self.totals();
             map.insert("totals".into(), serde_json::to_value(totals).expect("plain numbers"));
         }
@@ -145,6 +246,8 @@ impl Report {
             legend: COLOURS.iter().map(|(name, colour)| Legend { name, colour }).collect(),
             chart: self.outcome_chart(),
             timeline: (!self.throughput.is_empty()).then(|| self.throughput_chart()),
+            groups: group_problems(&self.problems),
+            listed: &self.problems[..self.problems.len().min(LISTED_PROBLEMS)],
         };
         env.get_template(name)
             .and_then(|t| t.render(Value::from(Serde(&context))))
@@ -213,19 +316,41 @@ impl Report {
         Timeline { width: W, height: H, seconds, peak: rate(max), bars }
     }
 
-    /// Writes `report.json`, `report.md` and `report.html` into `dir` (created if missing).
+    /// Writes `report.json`, `report.md`, `report.html` and `problems.csv` into `dir` (created if missing).
     pub fn write(&self, dir: &Path) -> std::io::Result<ReportFiles> {
         std::fs::create_dir_all(dir)?;
         let files = ReportFiles {
             json: dir.join("report.json"),
             markdown: dir.join("report.md"),
             html: dir.join("report.html"),
+            problems_csv: dir.join("problems.csv"),
         };
+        self.write_problems_csv(&files.problems_csv)?;
         let json = serde_json::to_string_pretty(&self.to_json()).expect("JSON values always print");
         std::fs::write(&files.json, json + "\n")?;
         std::fs::write(&files.markdown, self.to_markdown())?;
         std::fs::write(&files.html, self.to_html())?;
         Ok(files)
+    }
+}
+
+impl Report {
+    /// Every problem as CSV with a header row: `object,record,field,value,message,hint` (an absent part is empty).
+    fn write_problems_csv(&self, path: &Path) -> std::io::Result<()> {
+        let mut w = csv::Writer::from_writer(std::io::BufWriter::new(std::fs::File::create(path)?));
+        w.write_record(["object", "record", "field", "value", "message", "hint"])?;
+        for p in &self.problems {
+            let part = |s: &Option<String>| s.clone().unwrap_or_default();
+            w.write_record([
+                p.object.clone(),
+                part(&p.record),
+                part(&p.field),
+                part(&p.value),
+                p.message.clone(),
+                part(&p.hint),
+            ])?;
+        }
+        w.flush()
     }
 }
 
@@ -242,6 +367,9 @@ struct ReportView<'a> {
     legend: Vec<Legend>,
     chart: Chart,
     timeline: Option<Timeline>,
+    groups: Vec<ProblemGroup>,
+    /// The problems listed one by one (the first [`LISTED_PROBLEMS`]).
+    listed: &'a [Problem],
 }
 
 #[derive(Serialize)]
@@ -418,12 +546,121 @@ mod tests {
     }
 
     #[test]
-    fn write_puts_three_files_in_the_folder() {
+    fn write_puts_the_report_files_in_the_folder() {
         let dir = tempfile::tempdir().unwrap();
         let files = report().write(&dir.path().join("report")).unwrap();
         let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&files.json).unwrap()).unwrap();
         assert_eq!(json["objects"].as_array().unwrap().len(), 2);
         assert!(std::fs::read_to_string(&files.markdown).unwrap().starts_with("# Migration report"));
         assert!(std::fs::read_to_string(&files.html).unwrap().contains("</html>"));
+        assert_eq!(std::fs::read_to_string(&files.problems_csv).unwrap().lines().count(), 2, "header and the problem");
+    }
+
+    #[test]
+    fn message_kind_sets_quoted_values_and_record_numbers_aside() {
+        let kind = |m: &str| message_kind(m);
+        assert_eq!(kind(r#"type "Work" is not kept"#), r#"type "…" is not kept"#);
+        assert_eq!(kind(r#"type "Home" is not kept"#), kind(r#"type "Other" is not kept"#));
+        assert_eq!(
+            kind(r#"person.emails "bob@" is already held by contacts #4"#),
+            r#"person.emails "…" is already held by contacts #…"#
+        );
+        assert_eq!(kind(r#"none of ["9999", "a \"q\""] maps"#), r#"none of ["…", "…"] maps"#);
+        assert_eq!(kind("the companies #17 it points at was refused"), "the companies #… it points at was refused");
+        assert_eq!(kind("files #5/0 and #a-b_c too, #13>404."), "files #… and #… too, #….");
+        assert_eq!(
+            kind("cannot connect (error sending request for url (https://favicon.show/c1.example.com?a=1): dns)"),
+            "cannot connect (error sending request for url (…): dns)"
+        );
+        assert_eq!(kind("at http://h/x and é \"ü\" ok"), "at … and é \"…\" ok");
+        // Nothing to set aside, or nothing that closes: kept as it is.
+        assert_eq!(kind("# heading, 3 rows, \"open"), "# heading, 3 rows, \"open");
+        assert_eq!(kind(""), "");
+    }
+
+    fn lost_type(key: u32, label: &str) -> Problem {
+        Problem::new("contacts", format!("type {label:?} is not kept"))
+            .record(key.to_string())
+            .field("email_jsonb")
+            .value(format!(r#"[{{"email":"a{key}@x.io","type":"{label}"}}]"#))
+            .hint("the rest of the value is migrated to person.emails")
+    }
+
+    #[test]
+    fn problems_of_one_kind_make_one_group_counted_with_its_first_examples() {
+        let mut problems: Vec<Problem> =
+            (1..=50).map(|k| lost_type(k, if k % 2 == 0 { "Work" } else { "Home" })).collect();
+        problems.insert(1, lost_type(1, "Other"));
+        problems.push(
+            Problem::new("contacts", "the companies #9 it points at was refused").record("51").field("companyId"),
+        );
+        problems.push(lost_type(52, "Work").field("phone_jsonb"));
+        problems.push(
+            Problem::new("companies", "the companies #3 it points at was refused").record("1").field("companyId"),
+        );
+        let groups = group_problems(&problems);
+        let summary: Vec<(&str, Option<&str>, u64)> =
+            groups.iter().map(|g| (g.object.as_str(), g.field.as_deref(), g.count)).collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("contacts", Some("email_jsonb"), 51),
+                ("contacts", Some("companyId"), 1),
+                ("contacts", Some("phone_jsonb"), 1),
+                ("companies", Some("companyId"), 1),
+            ],
+            "by count, then first seen; object and field part of the kind"
+        );
+        assert_eq!(groups[0].message, r#"type "…" is not kept"#);
+        assert_eq!(groups[0].hint.as_deref(), Some("the rest of the value is migrated to person.emails"));
+        let examples: Vec<&str> = groups[0].examples.iter().filter_map(|p| p.record.as_deref()).collect();
+        assert_eq!(examples, vec!["1", "2", "3"], "examples of different records");
+        assert_eq!(groups.iter().map(|g| g.count).sum::<u64>(), problems.len() as u64, "every problem counted once");
+    }
+
+    #[test]
+    fn many_problems_show_as_kinds_and_every_one_goes_to_the_csv_and_json() {
+        let mut r = report();
+        r.problems = (1..=(LISTED_PROBLEMS as u32 + 50)).map(|k| lost_type(k, "Work")).collect();
+        r.problems.push(Problem::new("companies", "a \"quoted\" line,\nwith a comma").record("7"));
+        let md = r.to_markdown();
+        assert!(md.contains("of 2 kinds"), "{md}");
+        assert!(
+            md.contains(&format!(r#"| contacts | email_jsonb | type "…" is not kept | {} |"#, LISTED_PROBLEMS + 50)),
+            "{md}"
+        );
+        assert!(md.contains(&format!("### The first {LISTED_PROBLEMS} one by one")), "{md}");
+        let listed = md
+            .lines()
+            .filter(|l| l.starts_with("| contacts | ") && l.contains("| type \"Work\" is not kept |"))
+            .count();
+        assert_eq!(listed, LISTED_PROBLEMS, "the list stops at its cap");
+        let html = r.to_html();
+        assert!(html.contains(&format!("The first {LISTED_PROBLEMS} one by one")));
+        assert!(html.contains("problems.csv"));
+        let json = r.to_json();
+        assert_eq!(json["problems"].as_array().unwrap().len(), LISTED_PROBLEMS + 51);
+        assert_eq!(json["problem_groups"][0]["count"], LISTED_PROBLEMS as u64 + 50);
+
+        let dir = tempfile::tempdir().unwrap();
+        let files = r.write(dir.path()).unwrap();
+        let mut csv = csv::Reader::from_path(&files.problems_csv).unwrap();
+        assert_eq!(csv.headers().unwrap(), vec!["object", "record", "field", "value", "message", "hint"]);
+        let rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), LISTED_PROBLEMS + 51, "every problem, past the pages' cap");
+        assert_eq!(&rows[0][1], "1");
+        assert_eq!(&rows[0][3], r#"[{"email":"a1@x.io","type":"Work"}]"#);
+        let last = rows.last().unwrap();
+        assert_eq!(
+            (&last[0], &last[1], &last[2], &last[4]),
+            ("companies", "7", "", "a \"quoted\" line,\nwith a comma")
+        );
+    }
+
+    #[test]
+    fn a_few_problems_are_all_listed_one_by_one() {
+        let md = report().to_markdown();
+        assert!(md.contains("of 1 kind)"), "{md}");
+        assert!(md.contains("### One by one"), "{md}");
     }
 }

@@ -303,7 +303,7 @@ fn list_composite(v: &Value, key: &str, normalise: impl Fn(&str) -> Option<Strin
             Value::Object(o) => {
                 for (k, extra) in o {
                     if k != key && !is_blank(extra) {
-                        lost.push(format!("{k} {}", scalar_text(extra)));
+                        lost.push(format!("{k} {:?} is not kept", scalar_text(extra)));
                     }
                 }
                 o.get(key).map(scalar_text)
@@ -465,7 +465,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.value, Some(json!({"primary": "ada@example.com", "additional": ["ada@home.example"]})));
-        assert_eq!(r.lost, vec!["type Work".to_string(), "type Home".to_string()]);
+        assert_eq!(r.lost, vec![r#"type "Work" is not kept"#.to_string(), r#"type "Home" is not kept"#.to_string()]);
         let single = one(&Transform::Emails, json!("bob@example.com")).unwrap();
         assert_eq!(single.value, Some(json!({"primary": "bob@example.com", "additional": []})));
     }

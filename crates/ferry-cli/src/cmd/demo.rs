@@ -123,10 +123,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     writeln!(
         say,
-        "\nReport: {}\n        {}\n        {}",
+        "\nReport: {}\n        {}\n        {}\n        {}",
         written.html.display(),
         written.markdown.display(),
-        written.json.display()
+        written.json.display(),
+        written.problems_csv.display()
     )?;
     writeln!(
         say,

@@ -79,10 +79,11 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         )?;
     }
     eprintln!(
-        "report: {}\n        {}\n        {}",
+        "report: {}\n        {}\n        {}\n        {}",
         files.html.display(),
         files.markdown.display(),
-        files.json.display()
+        files.json.display(),
+        files.problems_csv.display()
     );
     Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
