@@ -103,6 +103,9 @@ const GROUP_EXAMPLES: usize = 3;
 /// How many problems the HTML and Markdown pages list one by one after the groups (all are in `problems.csv`).
 pub const LISTED_PROBLEMS: usize = 200;
 
+/// How many mismatches the HTML and Markdown pages list (all are in `report.json`).
+pub const LISTED_MISMATCHES: usize = 500;
+
 /// `message` with what varies from record to record set aside: double-quoted text becomes `"…"`, an address
 /// (`http://` or `https://` up to a space, a quote or a closing parenthesis) becomes `…`, and a `#` followed by a
 /// record key (letters, digits, `-`, `_`, `/`, `>`) becomes `#…`.
@@ -196,15 +199,17 @@ impl Report {
 
     /// The report as JSON: `{"ok", "objects": [...], "mismatches": [...], …}`.
     pub fn to_json(&self) -> serde_json::Value {
-        let mut v = serde_json::to_value(self).expect("a report is always representable as JSON");
-        if let Some(map) = v.as_object_mut() {
-            map.insert("ok".into(), serde_json::Value::Bool(self.ok()));
-            let groups = group_problems(&self.problems);
-            map.insert("problem_groups".into(), serde_json::to_value(groups).expect("strings and numbers"));
-            let totals = self.totals();
-            map.insert("totals".into(), serde_json::to_value(totals).expect("plain numbers"));
-        }
-        v
+        serde_json::to_value(self.json_view()).expect("a report is always representable as JSON")
+    }
+
+    /// Writes [`Report::to_json`]'s JSON, indented, to `out` as it is serialised (without building it in memory
+    /// first: a large migration's report holds a problem per record).
+    pub fn write_json(&self, out: impl std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(out, &self.json_view()).map_err(std::io::Error::from)
+    }
+
+    fn json_view(&self) -> JsonView<'_> {
+        JsonView { ok: self.ok(), report: self, totals: self.totals(), problem_groups: group_problems(&self.problems) }
     }
 
     fn totals(&self) -> ObjectReport {
@@ -240,7 +245,14 @@ impl Report {
         let rows: Vec<RowView> =
             self.objects.iter().chain(std::iter::once(&self.totals())).map(RowView::from).collect();
         let context = ReportView {
-            r: self,
+            title: &self.title,
+            source: &self.source,
+            destination: &self.destination,
+            lossy: &self.lossy,
+            not_migrated: &self.not_migrated,
+            mismatch_count: self.mismatches.len(),
+            mismatches: &self.mismatches[..self.mismatches.len().min(LISTED_MISMATCHES)],
+            problem_count: self.problems.len(),
             ok: self.ok(),
             rows,
             legend: COLOURS.iter().map(|(name, colour)| Legend { name, colour }).collect(),
@@ -326,8 +338,10 @@ impl Report {
             problems_csv: dir.join("problems.csv"),
         };
         self.write_problems_csv(&files.problems_csv)?;
-        let json = serde_json::to_string_pretty(&self.to_json()).expect("JSON values always print");
-        std::fs::write(&files.json, json + "\n")?;
+        let mut json = std::io::BufWriter::new(std::fs::File::create(&files.json)?);
+        self.write_json(&mut json)?;
+        std::io::Write::write_all(&mut json, b"\n")?;
+        std::io::Write::flush(&mut json)?;
         std::fs::write(&files.markdown, self.to_markdown())?;
         std::fs::write(&files.html, self.to_html())?;
         Ok(files)
@@ -358,10 +372,29 @@ fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
-/// What the templates see.
+/// What `report.json` holds: the report with whether it is ok, the totals and the problems by kind.
+#[derive(Serialize)]
+struct JsonView<'a> {
+    ok: bool,
+    #[serde(flatten)]
+    report: &'a Report,
+    totals: ObjectReport,
+    problem_groups: Vec<ProblemGroup>,
+}
+
+/// What the templates see: the report without the whole lists (the pages show the first of each; `report.json`
+/// and `problems.csv` hold them all), so a large migration's pages stay readable and cheap to make.
 #[derive(Serialize)]
 struct ReportView<'a> {
-    r: &'a Report,
+    title: &'a str,
+    source: &'a str,
+    destination: &'a str,
+    lossy: &'a [Lossy],
+    not_migrated: &'a [NotMigrated],
+    mismatch_count: usize,
+    /// The mismatches listed (the first [`LISTED_MISMATCHES`]).
+    mismatches: &'a [Mismatch],
+    problem_count: usize,
     ok: bool,
     rows: Vec<RowView>,
     legend: Vec<Legend>,
@@ -662,5 +695,42 @@ mod tests {
         let md = report().to_markdown();
         assert!(md.contains("of 1 kind)"), "{md}");
         assert!(md.contains("### One by one"), "{md}");
+    }
+
+    #[test]
+    fn the_json_written_is_the_json_reported_with_ok_totals_and_groups() {
+        let r = report();
+        let mut written = Vec::new();
+        r.write_json(&mut written).unwrap();
+        let written: serde_json::Value = serde_json::from_slice(&written).unwrap();
+        assert_eq!(written, r.to_json());
+        assert_eq!(written["ok"], true);
+        assert_eq!(written["totals"]["written"], 14);
+        assert_eq!(written["problem_groups"][0]["count"], 1);
+        assert_eq!(written["problems"][0]["record"], "7");
+        assert_eq!(written["objects"][1]["object"], "contacts");
+    }
+
+    #[test]
+    fn many_mismatches_are_listed_up_to_the_cap_and_counted_in_full() {
+        let mut r = report();
+        r.mismatches = (0..LISTED_MISMATCHES + 7)
+            .map(|i| Mismatch {
+                object: "contacts".into(),
+                record: i.to_string(),
+                field: "name".into(),
+                expected: "Ada".into(),
+                found: "Bob".into(),
+            })
+            .collect();
+        let md = r.to_markdown();
+        assert!(md.contains(&format!("## Mismatches ({})", LISTED_MISMATCHES + 7)), "{md}");
+        assert!(md.contains(&format!("The first {LISTED_MISMATCHES}; every one is in `report.json`.")), "{md}");
+        assert_eq!(
+            md.lines().filter(|l| l.starts_with("| contacts | ") && l.contains("| name |")).count(),
+            LISTED_MISMATCHES
+        );
+        assert!(r.to_html().contains(&format!("The first {LISTED_MISMATCHES}; every one")));
+        assert_eq!(r.to_json()["mismatches"].as_array().unwrap().len(), LISTED_MISMATCHES + 7);
     }
 }

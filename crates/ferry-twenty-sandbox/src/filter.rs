@@ -109,6 +109,22 @@ impl Filter {
         }
     }
 
+    /// The ids a row must have one of to match, when the filter says so at its top (`id` `in` or `eq`, alone or
+    /// in an `and`); `None` when any row could match.
+    pub fn pinned_ids(&self) -> Option<Vec<&str>> {
+        match self {
+            Filter::Cmp { key, sub: None, op: Op::In, value: Operand::List(items), .. } if key == "id" => {
+                // A non-text item matches no stored id.
+                Some(items.iter().filter_map(Value::as_str).collect())
+            }
+            Filter::Cmp { key, sub: None, op: Op::Eq, value: Operand::Scalar(v), .. } if key == "id" => {
+                Some(v.as_str().into_iter().collect())
+            }
+            Filter::And(items) => items.iter().find_map(Filter::pinned_ids),
+            _ => None,
+        }
+    }
+
     /// Evaluates the filter on a stored row.
     pub fn matches(&self, row: &serde_json::Map<String, Value>) -> bool {
         match self {
@@ -206,7 +222,13 @@ pub fn typed_cmp(stored: &Value, operand: &Value, kind: &str) -> Option<Ordering
             };
             Some(b(stored)?.cmp(&b(operand)?))
         }
-        "UUID" => Some(as_text(stored)?.to_lowercase().cmp(&as_text(operand)?.to_lowercase())),
+        "UUID" => match (stored, operand) {
+            // Ids are ASCII: compared without case and without copying (an `in` over a table compares many).
+            (Value::String(a), Value::String(b)) => {
+                Some(a.bytes().map(|c| c.to_ascii_lowercase()).cmp(b.bytes().map(|c| c.to_ascii_lowercase())))
+            }
+            _ => Some(as_text(stored)?.to_lowercase().cmp(&as_text(operand)?.to_lowercase())),
+        },
         _ => Some(as_text(stored)?.as_bytes().cmp(as_text(operand)?.as_bytes())),
     }
 }

@@ -809,12 +809,16 @@ impl State {
     pub fn select<'a>(&'a self, obj: &ObjectMeta, filter: Option<&Filter>, with_deleted: bool) -> Vec<&'a Row> {
         let Some(t) = self.tables.get(&obj.name_singular) else { return Vec::new() };
         let include_deleted = with_deleted || filter.is_some_and(Filter::mentions_deleted_at) || t.deleted == 0;
-        t.rows
-            .values()
-            .filter(|r| include_deleted || !is_deleted(r))
-            .filter(|r| filter.is_none_or(|f| f.matches(r)))
-            .map(|r| &**r)
-            .collect()
+        let keep = |r: &&Arc<Row>| (include_deleted || !is_deleted(r)) && filter.is_none_or(|f| f.matches(r));
+        // A filter that pins the ids (`id[in]:[…]` or `id[eq]:…`, alone or in an `and`) reads those rows by key,
+        // as the real server's primary key index does, instead of testing every row; the whole filter still decides.
+        if let Some(ids) = filter.and_then(Filter::pinned_ids) {
+            let mut ids: Vec<String> = ids.iter().map(|id| id.to_lowercase()).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            return ids.iter().filter_map(|id| t.rows.get(id.as_str())).filter(keep).map(|r| &**r).collect();
+        }
+        t.rows.values().filter(keep).map(|r| &**r).collect()
     }
 
     /// One page of live rows in id order after `after` (no filter): O(page) instead of a scan.
@@ -1099,6 +1103,46 @@ mod tests {
         assert_eq!(state.select(&obj, Some(&filter), false).len(), 1);
         let activity = state.tables["timelineActivity"].rows.values().next().unwrap();
         assert!(activity.values().all(|v| !v.is_null()), "{activity:?}");
+    }
+
+    #[test]
+    fn a_filter_pinning_ids_reads_those_rows_by_key_and_selects_what_a_scan_selects() {
+        let mut state = workspace();
+        let ids: Vec<String> = (1..=6).map(|i| format!("0b0bca8e-0000-4000-8000-00000000000{i}")).collect();
+        let inputs: Vec<Value> = ids.iter().enumerate().map(|(i, id)| company(id, &format!("C{i}"))).collect();
+        state.create("company", &inputs, CreateOptions { upsert: false }).unwrap();
+        state.soft_delete("company", &ids[4]).unwrap();
+        let obj = state.object("company").unwrap();
+        let wanted = format!(
+            "[{},{},{},{},{}]",
+            ids[2].to_uppercase(),
+            ids[0],
+            ids[0],
+            ids[4],
+            "0b0bca8e-0000-4000-8000-0000000000ff"
+        );
+        let cases = [
+            format!("id[in]:{wanted}"),
+            format!("and(id[in]:{wanted},name[neq]:C2)"),
+            format!("and(id[in]:{wanted},or(deletedAt[is]:NULL,deletedAt[is]:NOT_NULL))"),
+            format!("id[eq]:{}", ids[5].to_uppercase()),
+            format!("or(id[in]:{wanted},name[eq]:C3)"),
+        ];
+        let expected: [&[usize]; 5] = [&[0, 2], &[0], &[0, 2, 4], &[5], &[0, 2, 3]];
+        for (case, expected) in cases.iter().zip(expected) {
+            let filter = crate::filter::parse_rest_filter(&obj, case).unwrap();
+            let picked: Vec<String> =
+                state.select(&obj, Some(&filter), false).iter().filter_map(|r| row_id(r)).collect();
+            let scanned: Vec<String> = state.tables["company"]
+                .rows
+                .values()
+                .filter(|r| (!is_deleted(r) || filter.mentions_deleted_at()) && filter.matches(r))
+                .filter_map(|r| row_id(r))
+                .collect();
+            let expected: Vec<String> = expected.iter().map(|i| ids[*i].clone()).collect();
+            assert_eq!(picked, expected, "{case}");
+            assert_eq!(picked, scanned, "{case}: as a scan of the table");
+        }
     }
 
     #[test]

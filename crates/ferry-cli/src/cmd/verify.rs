@@ -46,7 +46,7 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let files = report.write(&dir).with_context(|| format!("cannot write the report in {}", dir.display()))?;
     let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &report.to_json())?;
+        report.write_json(&mut out)?;
         writeln!(out)?;
     } else {
         writeln!(

@@ -185,9 +185,15 @@ pub async fn verify<W: Workspace>(
 }
 
 /// The problems without repeats, in order (a run resumed after a crash may have met the same problem twice).
-fn unique(problems: Vec<crate::problem::Problem>) -> Vec<crate::problem::Problem> {
-    let mut seen = std::collections::HashSet::new();
-    problems.into_iter().filter(|p| seen.insert(serde_json::to_string(p).unwrap_or_default())).collect()
+fn unique(mut problems: Vec<crate::problem::Problem>) -> Vec<crate::problem::Problem> {
+    // Compared in place (a copy of each as text would double what a large migration's problems take).
+    let first: Vec<bool> = {
+        let mut seen = std::collections::HashSet::new();
+        problems.iter().map(|p| seen.insert(p)).collect()
+    };
+    let mut first = first.into_iter();
+    problems.retain(|_| first.next().unwrap_or(true));
+    problems
 }
 
 /// The destination id of a written row, parsed.
@@ -294,5 +300,18 @@ impl<'a, W: Workspace> Reader<'a, W> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::problem::Problem;
+
+    #[test]
+    fn a_problem_met_twice_is_reported_once_in_the_order_first_met() {
+        let p = |key: &str, message: &str| Problem::new("contacts", message).record(key).field("emails");
+        let problems = vec![p("1", "a"), p("2", "a"), p("1", "a"), p("1", "b"), p("2", "a"), p("3", "a")];
+        assert_eq!(unique(problems), vec![p("1", "a"), p("2", "a"), p("1", "b"), p("3", "a")]);
     }
 }
