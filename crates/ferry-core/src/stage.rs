@@ -143,6 +143,11 @@ impl Stage {
         Ok(out)
     }
 
+    /// A cursor over every staged record of `object`, `limit` at a time, in the order they were staged.
+    pub fn pages(object: &str, limit: usize) -> Pages {
+        Pages { object: object.to_string(), after: 0, limit: limit.max(1) }
+    }
+
     /// The staged record `key` of `object`, if any.
     pub fn get(&mut self, object: &str, key: &str) -> Result<Option<Record>, StageError> {
         self.flush()?;
@@ -196,6 +201,25 @@ impl Stage {
             f(Record { object: object.to_string(), key, values })?;
         }
         Ok(())
+    }
+}
+
+/// Walks one object's staged records a page at a time ([`Stage::pages`]); it holds no borrow of the stage
+/// between pages, so the caller can await and use the stage in between.
+#[derive(Debug, Clone)]
+pub struct Pages {
+    object: String,
+    after: i64,
+    limit: usize,
+}
+
+impl Pages {
+    /// The next page, or `None` after the last record.
+    pub fn next(&mut self, stage: &mut Stage) -> Result<Option<Vec<Record>>, StageError> {
+        let page = stage.page(&self.object, self.after, self.limit)?;
+        let Some((last, _)) = page.last() else { return Ok(None) };
+        self.after = *last;
+        Ok(Some(page.into_iter().map(|(_, r)| r).collect()))
     }
 }
 
@@ -255,18 +279,17 @@ mod tests {
             stage.push(rec("notes", &i.to_string(), "n")).unwrap();
             stage.push(rec("other", &i.to_string(), "o")).unwrap();
         }
-        let mut after = 0;
+        let mut pages = Stage::pages("notes", 3);
+        let mut sizes = Vec::new();
         let mut keys = Vec::new();
-        loop {
-            let page = stage.page("notes", after, 3).unwrap();
-            if page.is_empty() {
-                break;
-            }
-            assert!(page.len() <= 3);
-            after = page.last().unwrap().0;
-            keys.extend(page.into_iter().map(|(_, r)| r.key));
+        while let Some(page) = pages.next(&mut stage).unwrap() {
+            sizes.push(page.len());
+            keys.extend(page.into_iter().map(|r| r.key));
         }
+        assert_eq!(sizes, vec![3, 3, 1]);
         assert_eq!(keys, (0..7).map(|i| i.to_string()).collect::<Vec<_>>());
+        assert!(pages.next(&mut stage).unwrap().is_none(), "stays at the end");
+        assert!(Stage::pages("nothing", 3).next(&mut stage).unwrap().is_none());
         assert_eq!(stage.get("other", "4").unwrap().unwrap().values["name"], json!("o"));
         assert!(stage.get("notes", "99").unwrap().is_none());
     }

@@ -141,7 +141,7 @@ pub async fn apply<W: Workspace, F: FileSource>(
             stage,
             &o.source,
             |page, problems, prepared| {
-                for (_, r) in page {
+                for r in page {
                     if !chosen(&o.source, &r.key) {
                         continue;
                     }
@@ -169,7 +169,7 @@ pub async fn apply<W: Workspace, F: FileSource>(
             let load = ObjectLoad { source: name.clone(), destination: l.destination.clone() };
             let stats =
                 load_object(journal, workspace, &side, &mut *progress, load, stage, &o.source, |page, _, prepared| {
-                    for (_, r) in page {
+                    for r in page {
                         if !chosen(&o.source, &r.key) {
                             continue;
                         }
@@ -223,7 +223,7 @@ async fn load_object<W: Workspace>(
     load: ObjectLoad,
     stage: &mut Stage,
     staged: &str,
-    mut fill: impl FnMut(Vec<(i64, crate::schema::Record)>, &mut Vec<Problem>, &mut Vec<Prepared>),
+    mut fill: impl FnMut(Vec<crate::schema::Record>, &mut Vec<Problem>, &mut Vec<Prepared>),
 ) -> Result<LoadStats, RunError> {
     // Throughput is journalled at most once a second (each point is a durable write of its own).
     let name = load.source.clone();
@@ -245,11 +245,8 @@ async fn load_object<W: Workspace>(
         }
     };
     let mut loader = Loader::new(journal, workspace, load).await?.on_progress(&mut on_progress);
-    let mut after = 0;
-    loop {
-        let page = stage.page(staged, after, PAGE)?;
-        let Some((last, _)) = page.last() else { break };
-        after = *last;
+    let mut pages = Stage::pages(staged, PAGE);
+    while let Some(page) = pages.next(stage)? {
         let mut problems = Vec::new();
         let mut prepared = Vec::new();
         fill(page, &mut problems, &mut prepared);
@@ -310,12 +307,9 @@ fn referenced_unmatched(plan: &Plan, stage: &mut Stage, owners: &Owners) -> Resu
         if fields.is_empty() {
             continue;
         }
-        let mut after = 0;
-        loop {
-            let page = stage.page(&o.source, after, PAGE)?;
-            let Some((last, _)) = page.last() else { break };
-            after = *last;
-            for (_, r) in page {
+        let mut pages = Stage::pages(&o.source, PAGE);
+        while let Some(page) = pages.next(stage)? {
+            for r in page {
                 for f in &fields {
                     if let Some(k) = key_text(r.get(f))
                         && let Some(Err(email)) = owners.by_key.get(&k)
@@ -461,16 +455,13 @@ async fn attach_field<W: Workspace, F: FileSource>(
     progress.start(&name, 0);
     let migration = journal.migration_id();
     let mut parents: HashMap<String, Option<Uuid>> = HashMap::new();
-    let mut after = 0;
-    loop {
-        let page = stage.page(&o.source, after, PAGE)?;
-        let Some((last, _)) = page.last() else { break };
-        after = *last;
+    let mut pages = Stage::pages(&o.source, PAGE);
+    while let Some(page) = pages.next(stage)? {
         let written_before = stats.written;
         // Files to fetch, in order; the fetches run a few at a time (a slow or unreachable file server must not
         // set the pace), while journal and destination see them one by one, in order.
         let mut wanted = Vec::new();
-        for (_, r) in page {
+        for r in page {
             if !chosen(&o.source, &r.key) {
                 continue;
             }

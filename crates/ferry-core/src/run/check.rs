@@ -87,12 +87,9 @@ pub async fn verify<W: Workspace>(
         checks.extend(relations.iter().map(|r| Check { field: r, kind: FieldKind::Uuid }));
         let mut rep = new_report(&o.source, &o.destination, stage.count(&o.source)?);
         let mut reader = Reader::new(workspace, &o.destination, &checks, &relations);
-        let mut after = 0;
-        loop {
-            let page = stage.page(&o.source, after, PAGE)?;
-            let Some((last, _)) = page.last() else { break };
-            after = *last;
-            for (_, r) in page {
+        let mut pages = Stage::pages(&o.source, PAGE);
+        while let Some(page) = pages.next(stage)? {
+            for r in page {
                 let Some(id) = written_id(journal, &o.source, &r.key)? else { continue };
                 let made = make(o, &r, workspace, &owners, &[]);
                 let mut expected = made.neutral;
@@ -120,12 +117,9 @@ pub async fn verify<W: Workspace>(
             let checks = fields.map(|f| Check { field: f, kind: FieldKind::Uuid });
             let mut rep = new_report(&name, &l.destination, 0);
             let mut reader = Reader::new(workspace, &l.destination, &checks, &fields);
-            let mut after = 0;
-            loop {
-                let page = stage.page(&o.source, after, PAGE)?;
-                let Some((last, _)) = page.last() else { break };
-                after = *last;
-                for (_, r) in page {
+            let mut pages = Stage::pages(&o.source, PAGE);
+            while let Some(page) = pages.next(stage)? {
+                for r in page {
                     for k in keys_of(r.get(&l.source)) {
                         rep.source += 1;
                         let key = format!("{}>{k}", r.key);
@@ -153,12 +147,9 @@ pub async fn verify<W: Workspace>(
             let mut rep = new_report(&name, dest.as_deref().unwrap_or("attachment"), 0);
             // Attachments are checked for being there; their content is the file's.
             let mut reader = dest.as_deref().map(|d| Reader::new(workspace, d, &[], &[]));
-            let mut after = 0;
-            loop {
-                let page = stage.page(&o.source, after, PAGE)?;
-                let Some((last, _)) = page.last() else { break };
-                after = *last;
-                for (_, r) in page {
+            let mut pages = Stage::pages(&o.source, PAGE);
+            while let Some(page) = pages.next(stage)? {
+                for r in page {
                     let n = match r.get(&a.source) {
                         Value::Array(items) => items.iter().filter(|v| !v.is_null()).count(),
                         Value::Null => 0,

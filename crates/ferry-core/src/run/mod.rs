@@ -200,12 +200,9 @@ impl Owners {
         let chosen: HashMap<String, Option<String>> =
             plan.members.iter().map(|m| (m.source.to_lowercase(), m.destination.clone())).collect();
         let mut by_key = HashMap::new();
-        let mut after = 0;
-        loop {
-            let page = stage.page(&users.object, after, PAGE)?;
-            let Some((last, _)) = page.last() else { break };
-            after = *last;
-            for (_, r) in page {
+        let mut pages = Stage::pages(&users.object, PAGE);
+        while let Some(page) = pages.next(stage)? {
+            for r in page {
                 let email = key_text(r.get(&users.email)).unwrap_or_default();
                 let target = match chosen.get(&email.to_lowercase()) {
                     Some(Some(dest)) => Some(dest.to_lowercase()),
