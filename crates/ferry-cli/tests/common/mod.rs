@@ -6,81 +6,28 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use ferry_atomic::Generation;
 use ferry_atomic::generate::{GenConfig, load_into};
-use ferry_atomic::{Generation, SourceSpec};
 use ferry_twenty_sandbox::{FaultConfig, MemberSeed, SandboxConfig, SandboxHandle};
 use serde_json::Value;
 
-/// The server the tests use.
-pub fn admin_url() -> String {
-    std::env::var("FERRY_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-async fn connect(url: &str) -> tokio_postgres::Client {
-    match tokio_postgres::connect(url, tokio_postgres::NoTls).await {
-        Ok((client, conn)) => {
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
-            client
-        }
-        Err(e) => panic!(
-            "no PostgreSQL answers at {} ({e}).\n  Start one: `scripts/test` starts a throwaway server, or `pg_ctlcluster 15 main start`,\n  or point FERRY_TEST_DATABASE_URL at a server where this user may CREATE DATABASE.",
-            ferry_atomic::redact_url(url)
-        ),
-    }
-}
-
-/// A database that exists for the life of this value.
-pub struct TestDb {
-    pub name: String,
-    pub url: String,
-    admin: String,
-}
+#[path = "../../../ferry-atomic/tests/common/db.rs"]
+mod db;
+pub use db::TestDb;
 
 impl TestDb {
     /// A fresh database holding a generated Atomic CRM of about `rows` rows.
     pub async fn generated(rows: u64, seed: u64) -> TestDb {
-        let admin = admin_url();
-        let client = connect(&admin).await;
-        let name = format!("ferry_e2e_{}", uuid::Uuid::new_v4().simple());
-        client.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("CREATE DATABASE failed");
-        let mut u = url::Url::parse(&admin).expect("FERRY_TEST_DATABASE_URL is not a URL");
-        u.set_path(&format!("/{name}"));
-        let db = TestDb { url: u.to_string(), name, admin };
+        let db = TestDb::new().await;
         let cfg = GenConfig { seed, generation: Generation::Current, rows, custom: true, automation: true };
-        load_into(&connect(&db.url).await, &cfg).await.expect("generating the Atomic CRM database");
+        load_into(&db.client().await, &cfg).await.expect("generating the Atomic CRM database");
         db
     }
 
     /// The e-mails of the CRM's users.
     pub async fn user_emails(&self) -> Vec<String> {
-        let spec = SourceSpec::parse(&self.url).unwrap();
-        let (users, _) = ferry_atomic::read_users(&spec).await.expect("reading users");
+        let (users, _) = ferry_atomic::read_users(&self.spec()).await.expect("reading users");
         users.into_iter().filter_map(|u| u.email).collect()
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if std::env::var_os("FERRY_KEEP_TEST_DB").is_some() {
-            eprintln!("keeping test database {}", self.name);
-            return;
-        }
-        let admin = self.admin.clone();
-        let name = self.name.clone();
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            rt.block_on(async move {
-                if let Ok((client, conn)) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await {
-                    tokio::spawn(async move {
-                        let _ = conn.await;
-                    });
-                    let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-                }
-            });
-        })
-        .join();
     }
 }
 
