@@ -19,6 +19,19 @@ pub fn destination_id(migration: Uuid, object: &str, key: &str) -> Uuid {
     Uuid::new_v5(&migration, &name)
 }
 
+/// A 128-bit fingerprint of `parts` (two SipHash-1-3 runs, fixed keys, distinct prefixes); collisions among a
+/// migration's keys are beyond reach (about 2⁻⁸⁸ for a billion keys).
+pub(crate) fn fingerprint(parts: &[&str]) -> u128 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let half = |salt: u8| {
+        let mut h = DefaultHasher::new();
+        salt.hash(&mut h);
+        parts.hash(&mut h);
+        h.finish()
+    };
+    (u128::from(half(1)) << 64) | u128::from(half(2))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

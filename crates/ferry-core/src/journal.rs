@@ -129,6 +129,12 @@ pub enum JournalError {
 /// cache reads most pages back from the operating system each time.
 const JOURNAL_CACHE_KIB: i64 = 32 * 1024;
 
+impl From<JournalError> for std::io::Error {
+    fn from(e: JournalError) -> Self {
+        std::io::Error::other(e)
+    }
+}
+
 /// The journal format this code writes.
 const FORMAT: i64 = 1;
 
@@ -462,22 +468,47 @@ impl Journal {
         self.sql(r).map(|n| n.max(0) as u64)
     }
 
-    /// Every problem kept, in the order they happened.
+    /// Every problem kept, in the order they happened — as kept, a repeat included (see
+    /// [`Journal::for_each_problem`] for each once).
     pub fn problems(&self) -> Result<Vec<Problem>, JournalError> {
-        let mut stmt = self.sql(self.conn.prepare("SELECT json FROM problem ORDER BY seq"))?;
-        let rows = stmt.query_map([], |row| row.get::<_, String>(0));
-        let rows = rows.map_err(|source| JournalError::Sql { path: self.path.clone(), source })?;
         let mut out = Vec::new();
-        for json in rows {
-            let json = json.map_err(|source| JournalError::Sql { path: self.path.clone(), source })?;
+        self.walk_problems(false, |p| {
+            out.push(p);
+            Ok::<_, JournalError>(())
+        })?;
+        Ok(out)
+    }
+
+    /// Calls `f` with every problem kept, in the order they happened, read one at a time (a large migration has
+    /// hundreds of thousands). A problem kept twice (a run resumed after a crash may meet the same one again) is
+    /// handed over once, at its first place. Stops at the first error `f` returns.
+    pub fn for_each_problem<E: From<JournalError>>(&self, f: impl FnMut(Problem) -> Result<(), E>) -> Result<(), E> {
+        self.walk_problems(true, f)
+    }
+
+    fn walk_problems<E: From<JournalError>>(
+        &self,
+        once: bool,
+        mut f: impl FnMut(Problem) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let sql = |source| JournalError::Sql { path: self.path.clone(), source };
+        let mut stmt = self.conn.prepare("SELECT json FROM problem ORDER BY seq").map_err(sql)?;
+        let mut rows = stmt.query([]).map_err(sql)?;
+        // Fingerprints, not copies, of the problems met: 16 bytes each.
+        let mut seen = std::collections::HashSet::new();
+        while let Some(row) = rows.next().map_err(sql)? {
+            let json: String = row.get(0).map_err(sql)?;
+            if once && !seen.insert(crate::ids::fingerprint(&[&json])) {
+                continue;
+            }
             let problem = serde_json::from_str(&json).map_err(|_| JournalError::Corrupt {
                 path: self.path.clone(),
                 column: "problem.json",
                 value: json.clone(),
             })?;
-            out.push(problem);
+            f(problem)?;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The written rows among `(object, key)` pairs, with their destination ids, read in one transaction (one
@@ -877,5 +908,29 @@ mod tests {
         let err = Journal::open(&path).unwrap_err();
         assert!(matches!(err, JournalError::TooNew { .. }), "{err}");
         assert!(err.to_string().contains("m.journal"));
+    }
+
+    #[test]
+    fn each_problem_is_handed_over_once_at_its_first_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(&dir.path().join("j")).unwrap();
+        let p = |key: &str, message: &str| Problem::new("contacts", message).record(key).field("emails");
+        for problem in [p("1", "a"), p("2", "a"), p("1", "a"), p("1", "b"), p("2", "a"), p("3", "a")] {
+            j.add_problem(&problem).unwrap();
+        }
+        let mut once = Vec::new();
+        j.for_each_problem(|p| {
+            once.push(p);
+            Ok::<_, JournalError>(())
+        })
+        .unwrap();
+        assert_eq!(once, vec![p("1", "a"), p("2", "a"), p("1", "b"), p("3", "a")]);
+        assert_eq!(j.problems().unwrap().len(), 6, "problems() shows what is kept, repeats included");
+        let mut calls = 0;
+        let stopped = j.for_each_problem(|_| {
+            calls += 1;
+            Err(JournalError::Corrupt { path: dir.path().into(), column: "test", value: String::new() })
+        });
+        assert!(stopped.is_err() && calls == 1, "stops at the first error");
     }
 }

@@ -25,7 +25,7 @@ use std::task::{Context, Poll, Waker};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::ids::destination_id;
+use crate::ids::{destination_id, fingerprint};
 use crate::journal::{Journal, JournalError, RowState};
 use crate::problem::Problem;
 
@@ -169,19 +169,6 @@ fn unique_print((field, value): &(String, String)) -> u128 {
 
 /// Most entries [`Loader`] keeps in its cache of written records pointed at before starting it afresh.
 const WRITTEN_REFS_CAP: usize = 1 << 20;
-
-/// A 128-bit fingerprint of `parts` (two SipHash-1-3 runs, fixed keys, distinct prefixes); collisions among a
-/// migration's keys are beyond reach (about 2⁻⁸⁸ for a billion keys).
-fn fingerprint(parts: &[&str]) -> u128 {
-    use std::hash::{DefaultHasher, Hash, Hasher};
-    let half = |salt: u8| {
-        let mut h = DefaultHasher::new();
-        salt.hash(&mut h);
-        parts.hash(&mut h);
-        h.finish()
-    };
-    (u128::from(half(1)) << 64) | u128::from(half(2))
-}
 
 /// A record set aside because another record held one of its unique values when it came.
 struct Aside {

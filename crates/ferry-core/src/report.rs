@@ -65,10 +65,16 @@ pub struct Report {
     pub objects: Vec<ObjectReport>,
     #[serde(default)]
     pub mismatches: Vec<Mismatch>,
-    /// Rows refused or skipped, values not carried over, relations left out — each with object, record, field,
-    /// value and what to do.
+    /// Rows refused or skipped, values not carried over, relations left out: how many (each once; every one, with
+    /// object, record, field, value and what to do, is in `problems.csv` beside the report).
     #[serde(default)]
-    pub problems: Vec<Problem>,
+    pub problem_count: u64,
+    /// The problems by kind, most frequent first.
+    #[serde(default)]
+    pub problem_groups: Vec<ProblemGroup>,
+    /// The first problems, in the order they happened (at most [`LISTED_PROBLEMS`]).
+    #[serde(default)]
+    pub first_problems: Vec<Problem>,
     #[serde(default)]
     pub lossy: Vec<Lossy>,
     /// Source items that do not migrate (automations, views, functions…).
@@ -79,8 +85,8 @@ pub struct Report {
 }
 
 /// Problems of one kind: the same object, field and message once the values it quotes are set aside — how the
-/// HTML and Markdown pages show problems (a large migration has one per record for a label that does not carry
-/// over), while the JSON and `problems.csv` keep each one.
+/// report shows problems (a large migration has one per record for a label that does not carry over), while
+/// `problems.csv` keeps each one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProblemGroup {
     pub object: String,
@@ -146,16 +152,23 @@ pub fn message_kind(message: &str) -> String {
     out
 }
 
-/// `problems` gathered by kind ([`message_kind`] of the message, with object and field), most frequent first and,
-/// among equals, in the order each kind first appeared.
-pub fn group_problems(problems: &[Problem]) -> Vec<ProblemGroup> {
-    let mut groups: Vec<ProblemGroup> = Vec::new();
-    let mut index: std::collections::HashMap<(String, Option<String>, String), usize> =
-        std::collections::HashMap::new();
-    for p in problems {
-        let kind = message_kind(&p.message);
-        let key = (p.object.clone(), p.field.clone(), kind);
-        let i = *index.entry(key).or_insert_with_key(|(object, field, message)| {
+/// Problems gathered one at a time into what the report shows of them: their number, their kinds
+/// ([`message_kind`] of the message, with object and field) and the first few — without keeping them all.
+#[derive(Debug, Default)]
+pub struct ProblemTally {
+    count: u64,
+    groups: Vec<ProblemGroup>,
+    index: std::collections::HashMap<(String, Option<String>, String), usize>,
+    first: Vec<Problem>,
+}
+
+impl ProblemTally {
+    /// Counts `p` in its kind, keeping it when among the first [`LISTED_PROBLEMS`] or its kind's first examples.
+    pub fn add(&mut self, p: Problem) {
+        self.count += 1;
+        let key = (p.object.clone(), p.field.clone(), message_kind(&p.message));
+        let groups = &mut self.groups;
+        let i = *self.index.entry(key).or_insert_with_key(|(object, field, message)| {
             groups.push(ProblemGroup {
                 object: object.clone(),
                 field: field.clone(),
@@ -166,16 +179,52 @@ pub fn group_problems(problems: &[Problem]) -> Vec<ProblemGroup> {
             });
             groups.len() - 1
         });
-        let g = &mut groups[i];
+        let g = &mut self.groups[i];
         g.count += 1;
         // Examples of different records (one record can meet the same kind of problem twice).
         if g.examples.len() < GROUP_EXAMPLES && !g.examples.iter().any(|e| e.record.is_some() && e.record == p.record) {
             g.examples.push(p.clone());
         }
+        if self.first.len() < LISTED_PROBLEMS {
+            self.first.push(p);
+        }
     }
-    // Stable: equal counts keep their first-seen order.
-    groups.sort_by_key(|g| std::cmp::Reverse(g.count));
-    groups
+
+    /// Puts what was gathered into `report`: the count, the kinds most frequent first (among equals in the order
+    /// each first appeared) and the first problems.
+    pub fn fill(mut self, report: &mut Report) {
+        self.groups.sort_by_key(|g| std::cmp::Reverse(g.count));
+        report.problem_count = self.count;
+        report.problem_groups = self.groups;
+        report.first_problems = self.first;
+    }
+}
+
+/// Writes problems to CSV with a header row, `object,record,field,value,message,hint` (an absent part is empty), one
+/// at a time.
+pub struct ProblemsCsv {
+    out: csv::Writer<std::io::BufWriter<std::fs::File>>,
+}
+
+impl ProblemsCsv {
+    /// Creates (or empties) the file at `path` and writes the header.
+    pub fn create(path: &Path) -> std::io::Result<ProblemsCsv> {
+        let mut out = csv::Writer::from_writer(std::io::BufWriter::new(std::fs::File::create(path)?));
+        out.write_record(["object", "record", "field", "value", "message", "hint"])?;
+        Ok(ProblemsCsv { out })
+    }
+
+    pub fn write(&mut self, p: &Problem) -> std::io::Result<()> {
+        let part = |s: &Option<String>| s.as_deref().unwrap_or_default().to_string();
+        let record =
+            [p.object.clone(), part(&p.record), part(&p.field), part(&p.value), p.message.clone(), part(&p.hint)];
+        self.out.write_record(&record).map_err(std::io::Error::from)
+    }
+
+    /// Writes what is buffered to the file.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
 }
 
 /// Where [`Report::write`] put the three files.
@@ -209,7 +258,15 @@ impl Report {
     }
 
     fn json_view(&self) -> JsonView<'_> {
-        JsonView { ok: self.ok(), report: self, totals: self.totals(), problem_groups: group_problems(&self.problems) }
+        JsonView { ok: self.ok(), report: self, totals: self.totals() }
+    }
+
+    /// Sets the report's problems from `problems`, all at hand (a run streams them from its journal with
+    /// [`ProblemTally`]).
+    pub fn set_problems(&mut self, problems: impl IntoIterator<Item = Problem>) {
+        let mut tally = ProblemTally::default();
+        problems.into_iter().for_each(|p| tally.add(p));
+        tally.fill(self);
     }
 
     fn totals(&self) -> ObjectReport {
@@ -252,14 +309,14 @@ impl Report {
             not_migrated: &self.not_migrated,
             mismatch_count: self.mismatches.len(),
             mismatches: &self.mismatches[..self.mismatches.len().min(LISTED_MISMATCHES)],
-            problem_count: self.problems.len(),
+            problem_count: self.problem_count,
             ok: self.ok(),
             rows,
             legend: COLOURS.iter().map(|(name, colour)| Legend { name, colour }).collect(),
             chart: self.outcome_chart(),
             timeline: (!self.throughput.is_empty()).then(|| self.throughput_chart()),
-            groups: group_problems(&self.problems),
-            listed: &self.problems[..self.problems.len().min(LISTED_PROBLEMS)],
+            groups: &self.problem_groups,
+            listed: &self.first_problems,
         };
         env.get_template(name)
             .and_then(|t| t.render(Value::from(Serde(&context))))
@@ -329,7 +386,13 @@ impl Report {
     }
 
     /// Writes `report.json`, `report.md`, `report.html` and `problems.csv` into `dir` (created if missing).
-    pub fn write(&self, dir: &Path) -> std::io::Result<ReportFiles> {
+    /// `problems` writes every problem into the CSV (the report holds only the first few and their kinds; a run
+    /// streams them from its journal).
+    pub fn write(
+        &self,
+        dir: &Path,
+        problems: impl FnOnce(&mut ProblemsCsv) -> std::io::Result<()>,
+    ) -> std::io::Result<ReportFiles> {
         std::fs::create_dir_all(dir)?;
         let files = ReportFiles {
             json: dir.join("report.json"),
@@ -337,7 +400,9 @@ impl Report {
             html: dir.join("report.html"),
             problems_csv: dir.join("problems.csv"),
         };
-        self.write_problems_csv(&files.problems_csv)?;
+        let mut csv = ProblemsCsv::create(&files.problems_csv)?;
+        problems(&mut csv)?;
+        csv.finish()?;
         let mut json = std::io::BufWriter::new(std::fs::File::create(&files.json)?);
         self.write_json(&mut json)?;
         std::io::Write::write_all(&mut json, b"\n")?;
@@ -348,38 +413,17 @@ impl Report {
     }
 }
 
-impl Report {
-    /// Every problem as CSV with a header row: `object,record,field,value,message,hint` (an absent part is empty).
-    fn write_problems_csv(&self, path: &Path) -> std::io::Result<()> {
-        let mut w = csv::Writer::from_writer(std::io::BufWriter::new(std::fs::File::create(path)?));
-        w.write_record(["object", "record", "field", "value", "message", "hint"])?;
-        for p in &self.problems {
-            let part = |s: &Option<String>| s.clone().unwrap_or_default();
-            w.write_record([
-                p.object.clone(),
-                part(&p.record),
-                part(&p.field),
-                part(&p.value),
-                p.message.clone(),
-                part(&p.hint),
-            ])?;
-        }
-        w.flush()
-    }
-}
-
 fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
-/// What `report.json` holds: the report with whether it is ok, the totals and the problems by kind.
+/// What `report.json` holds: the report with whether it is ok and the totals.
 #[derive(Serialize)]
 struct JsonView<'a> {
     ok: bool,
     #[serde(flatten)]
     report: &'a Report,
     totals: ObjectReport,
-    problem_groups: Vec<ProblemGroup>,
 }
 
 /// What the templates see: the report without the whole lists (the pages show the first of each; `report.json`
@@ -394,13 +438,13 @@ struct ReportView<'a> {
     mismatch_count: usize,
     /// The mismatches listed (the first [`LISTED_MISMATCHES`]).
     mismatches: &'a [Mismatch],
-    problem_count: usize,
+    problem_count: u64,
     ok: bool,
     rows: Vec<RowView>,
     legend: Vec<Legend>,
     chart: Chart,
     timeline: Option<Timeline>,
-    groups: Vec<ProblemGroup>,
+    groups: &'a [ProblemGroup],
     /// The problems listed one by one (the first [`LISTED_PROBLEMS`]).
     listed: &'a [Problem],
 }
@@ -489,7 +533,7 @@ mod tests {
     use super::*;
 
     fn report() -> Report {
-        Report {
+        let mut r = Report {
             title: "Migration report".into(),
             source: "backup.sql".into(),
             destination: "http://127.0.0.1:3000".into(),
@@ -512,12 +556,6 @@ mod tests {
                     ..Default::default()
                 },
             ],
-            problems: vec![
-                Problem::new("companies", "A duplicate entry was detected")
-                    .record("7")
-                    .field("website")
-                    .value("<script>acme.com|x</script>"),
-            ],
             not_migrated: vec![NotMigrated {
                 kind: "trigger".into(),
                 name: "on_note_insert".into(),
@@ -529,7 +567,30 @@ mod tests {
                 ThroughputPoint { at_ms: 2_500, object: "contacts".into(), records: 5 },
             ],
             ..Default::default()
-        }
+        };
+        r.set_problems(problems());
+        r
+    }
+
+    fn problems() -> Vec<Problem> {
+        vec![
+            Problem::new("companies", "A duplicate entry was detected")
+                .record("7")
+                .field("website")
+                .value("<script>acme.com|x</script>"),
+        ]
+    }
+
+    /// Writes `r` with `all` as every problem.
+    fn write(r: &Report, dir: &Path, all: &[Problem]) -> ReportFiles {
+        r.write(dir, |csv| all.iter().try_for_each(|p| csv.write(p))).unwrap()
+    }
+
+    /// What the report shows of `problems`.
+    fn group_problems(problems: &[Problem]) -> Vec<ProblemGroup> {
+        let mut r = Report::default();
+        r.set_problems(problems.to_vec());
+        r.problem_groups
     }
 
     #[test]
@@ -581,7 +642,7 @@ mod tests {
     #[test]
     fn write_puts_the_report_files_in_the_folder() {
         let dir = tempfile::tempdir().unwrap();
-        let files = report().write(&dir.path().join("report")).unwrap();
+        let files = write(&report(), &dir.path().join("report"), &problems());
         let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&files.json).unwrap()).unwrap();
         assert_eq!(json["objects"].as_array().unwrap().len(), 2);
         assert!(std::fs::read_to_string(&files.markdown).unwrap().starts_with("# Migration report"));
@@ -652,10 +713,11 @@ mod tests {
     }
 
     #[test]
-    fn many_problems_show_as_kinds_and_every_one_goes_to_the_csv_and_json() {
+    fn many_problems_show_as_kinds_and_every_one_goes_to_the_csv() {
         let mut r = report();
-        r.problems = (1..=(LISTED_PROBLEMS as u32 + 50)).map(|k| lost_type(k, "Work")).collect();
-        r.problems.push(Problem::new("companies", "a \"quoted\" line,\nwith a comma").record("7"));
+        let mut all: Vec<Problem> = (1..=(LISTED_PROBLEMS as u32 + 50)).map(|k| lost_type(k, "Work")).collect();
+        all.push(Problem::new("companies", "a \"quoted\" line,\nwith a comma").record("7"));
+        r.set_problems(all.clone());
         let md = r.to_markdown();
         assert!(md.contains("of 2 kinds"), "{md}");
         assert!(
@@ -672,11 +734,13 @@ mod tests {
         assert!(html.contains(&format!("The first {LISTED_PROBLEMS} one by one")));
         assert!(html.contains("problems.csv"));
         let json = r.to_json();
-        assert_eq!(json["problems"].as_array().unwrap().len(), LISTED_PROBLEMS + 51);
+        assert_eq!(json["problem_count"], LISTED_PROBLEMS as u64 + 51);
+        assert_eq!(json["first_problems"].as_array().unwrap().len(), LISTED_PROBLEMS, "the first, not all");
         assert_eq!(json["problem_groups"][0]["count"], LISTED_PROBLEMS as u64 + 50);
+        assert_eq!(json["problem_groups"][1]["examples"][0]["record"], "7");
 
         let dir = tempfile::tempdir().unwrap();
-        let files = r.write(dir.path()).unwrap();
+        let files = write(&r, dir.path(), &all);
         let mut csv = csv::Reader::from_path(&files.problems_csv).unwrap();
         assert_eq!(csv.headers().unwrap(), vec!["object", "record", "field", "value", "message", "hint"]);
         let rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
@@ -707,7 +771,8 @@ mod tests {
         assert_eq!(written["ok"], true);
         assert_eq!(written["totals"]["written"], 14);
         assert_eq!(written["problem_groups"][0]["count"], 1);
-        assert_eq!(written["problems"][0]["record"], "7");
+        assert_eq!(written["first_problems"][0]["record"], "7");
+        assert_eq!(written["problem_count"], 1);
         assert_eq!(written["objects"][1]["object"], "contacts");
     }
 

@@ -1015,7 +1015,18 @@ async fn a_refused_record_is_accounted_for() {
     let companies = report.objects.iter().find(|o| o.object == "companies").unwrap();
     assert_eq!((companies.source, companies.written, companies.rejected), (6, 5, 1));
     assert!(report.ok(), "a rejection with its reason is accounted for");
-    assert!(report.problems.iter().any(|p| p.record.as_deref() == Some("6") && p.message.contains("not allowed")));
+    let refused = |p: &ferry_core::Problem| p.record.as_deref() == Some("6") && p.message.contains("not allowed");
+    assert!(report.first_problems.iter().any(refused), "{:#?}", report.first_problems);
+    assert_eq!(report.problem_count, s.journal.problems().unwrap().len() as u64);
+    assert!(report.problem_groups.iter().any(|g| g.examples.iter().any(refused)), "{:#?}", report.problem_groups);
+    // Every problem, each once, goes to problems.csv, read from the journal.
+    s.journal.add_problem(&s.journal.problems().unwrap()[0]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let files = ferry_core::run::write_report(&report, &s.journal, dir.path()).unwrap();
+    let rows: Vec<csv::StringRecord> =
+        csv::Reader::from_path(&files.problems_csv).unwrap().records().map(Result::unwrap).collect();
+    assert_eq!(rows.len() as u64, report.problem_count, "the repeat is written once");
+    assert!(rows.iter().any(|r| &r[0] == "companies" && &r[1] == "6" && r[4].contains("not allowed")), "{rows:?}");
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use ferry_atomic::generate::{DumpStyle, GenConfig, write_dump};
 use ferry_atomic::{Generation, SourceSpec};
 use ferry_core::Journal;
 use ferry_core::propose::propose;
-use ferry_core::run::{ApplyOptions, OwnerPolicy, apply, verify};
+use ferry_core::run::{ApplyOptions, OwnerPolicy, apply, verify, write_report};
 use ferry_twenty::{ApiKey, ClientOptions, TwentyClient};
 use ferry_twenty_sandbox::{MemberSeed, SandboxConfig, SandboxHandle};
 
@@ -112,7 +112,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     // 5. verify and report
     let report = verify(&plan, &mut stage, &journal, &client).await?;
     let dir = out.join("migration-report");
-    let written = report.write(&dir)?;
+    let written = write_report(&report, &journal, &dir)?;
     writeln!(say, "5. Verified: {}", if report.ok() { "every record accounted for and matching" } else { "NOT OK" })?;
     for o in &report.objects {
         writeln!(

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use ferry_core::plan::Plan;
-use ferry_core::run::verify;
+use ferry_core::run::{verify, write_report};
 
 use super::migration::{DestinationArgs, connect, open_journal, source_spec, stage_path, stage_source};
 
@@ -43,7 +43,8 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("cannot verify {}", args.plan.display()))?;
     let dir = args.report.unwrap_or_else(|| report_dir(&args.plan));
-    let files = report.write(&dir).with_context(|| format!("cannot write the report in {}", dir.display()))?;
+    let files = write_report(&report, &journal, &dir)
+        .with_context(|| format!("cannot write the report in {}", dir.display()))?;
     let mut out = std::io::stdout().lock();
     if args.json {
         report.write_json(&mut out)?;

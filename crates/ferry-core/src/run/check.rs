@@ -7,9 +7,9 @@ use uuid::Uuid;
 
 use super::{OWNERS, Owners, PAGE, RunError, keys_of, make, ws};
 use crate::ids::destination_id;
-use crate::journal::{Journal, ObjectCounts, RowState};
+use crate::journal::{Journal, JournalError, ObjectCounts, RowState};
 use crate::plan::Plan;
-use crate::report::{Mismatch, ObjectReport, Report, ThroughputPoint};
+use crate::report::{Mismatch, ObjectReport, ProblemTally, Report, ReportFiles, ThroughputPoint};
 use crate::schema::FieldKind;
 use crate::stage::Stage;
 use crate::transform::Transform;
@@ -48,7 +48,6 @@ pub async fn verify<W: Workspace>(
         title: "Migration report".into(),
         source: plan.source.location.clone(),
         destination: plan.destination.location.clone(),
-        problems: unique(journal.problems()?),
         lossy: plan.lossy.clone(),
         not_migrated: plan.not_migrated.clone(),
         throughput: journal
@@ -58,6 +57,12 @@ pub async fn verify<W: Workspace>(
             .collect(),
         ..Report::default()
     };
+    let mut tally = ProblemTally::default();
+    journal.for_each_problem(|p| {
+        tally.add(p);
+        Ok::<_, JournalError>(())
+    })?;
+    tally.fill(&mut report);
     let new_report = |object: &str, destination: &str, source: u64| {
         let c = counts.get(object).cloned().unwrap_or_default();
         ObjectReport {
@@ -175,16 +180,10 @@ pub async fn verify<W: Workspace>(
     Ok(report)
 }
 
-/// The problems without repeats, in order (a run resumed after a crash may have met the same problem twice).
-fn unique(mut problems: Vec<crate::problem::Problem>) -> Vec<crate::problem::Problem> {
-    // Compared in place (a copy of each as text would double what a large migration's problems take).
-    let first: Vec<bool> = {
-        let mut seen = std::collections::HashSet::new();
-        problems.iter().map(|p| seen.insert(p)).collect()
-    };
-    let mut first = first.into_iter();
-    problems.retain(|_| first.next().unwrap_or(true));
-    problems
+/// Writes `report` into `dir` (see [`Report::write`]) with every problem of the journal, each once, in
+/// `problems.csv`, read from the journal one at a time.
+pub fn write_report(report: &Report, journal: &Journal, dir: &std::path::Path) -> std::io::Result<ReportFiles> {
+    report.write(dir, |csv| journal.for_each_problem(|p| csv.write(&p)))
 }
 
 /// The destination id of a written row, parsed.
@@ -291,18 +290,5 @@ impl<'a, W: Workspace> Reader<'a, W> {
             }
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::problem::Problem;
-
-    #[test]
-    fn a_problem_met_twice_is_reported_once_in_the_order_first_met() {
-        let p = |key: &str, message: &str| Problem::new("contacts", message).record(key).field("emails");
-        let problems = vec![p("1", "a"), p("2", "a"), p("1", "a"), p("1", "b"), p("2", "a"), p("3", "a")];
-        assert_eq!(unique(problems), vec![p("1", "a"), p("2", "a"), p("1", "b"), p("3", "a")]);
     }
 }

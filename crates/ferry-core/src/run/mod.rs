@@ -46,7 +46,7 @@ use crate::stage::{Stage, StageError};
 use crate::workspace::{Member, Workspace, WorkspaceError};
 
 pub use apply::{ApplySummary, ObjectSummary, apply};
-pub use check::{MISSING, verify};
+pub use check::{MISSING, verify, write_report};
 pub use rollback::{RollbackSummary, rollback};
 
 #[allow(unused_imports)]
