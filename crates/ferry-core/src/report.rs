@@ -92,7 +92,7 @@ pub struct ProblemGroup {
     pub object: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
-    /// The message with each quoted value written `"…"` and each record number `#…`.
+    /// The message with what varies from record to record set aside ([`message_kind`]).
     pub message: String,
     /// The first problem's hint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -215,10 +215,11 @@ impl ProblemsCsv {
     }
 
     pub fn write(&mut self, p: &Problem) -> std::io::Result<()> {
-        let part = |s: &Option<String>| s.as_deref().unwrap_or_default().to_string();
-        let record =
-            [p.object.clone(), part(&p.record), part(&p.field), part(&p.value), p.message.clone(), part(&p.hint)];
-        self.out.write_record(&record).map_err(std::io::Error::from)
+        fn part(s: &Option<String>) -> &str {
+            s.as_deref().unwrap_or_default()
+        }
+        let record = [p.object.as_str(), part(&p.record), part(&p.field), part(&p.value), &p.message, part(&p.hint)];
+        self.out.write_record(record).map_err(std::io::Error::from)
     }
 
     /// Writes what is buffered to the file.
@@ -227,7 +228,7 @@ impl ProblemsCsv {
     }
 }
 
-/// Where [`Report::write`] put the three files.
+/// Where [`Report::write`] put the report's files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportFiles {
     pub json: PathBuf,
@@ -252,7 +253,7 @@ impl Report {
     }
 
     /// Writes [`Report::to_json`]'s JSON, indented, to `out` as it is serialised (without building it in memory
-    /// first: a large migration's report holds a problem per record).
+    /// first: a migration that went wrong has a mismatch per record).
     pub fn write_json(&self, out: impl std::io::Write) -> std::io::Result<()> {
         serde_json::to_writer_pretty(out, &self.json_view()).map_err(std::io::Error::from)
     }
