@@ -149,8 +149,11 @@ pub struct Loader<'a, D> {
     /// Which record (source key) holds each unique value: written by an earlier run, or sent by this one.
     /// Keyed by the fingerprint of (field, value), not the value: a million e-mails would otherwise take ~150 MB.
     holders: HashMap<u128, Box<str>>,
-    /// Records whose unique value another record held when they came, decided in `finish`.
+    /// Records whose unique value another record held when they came, decided in `finish` — or before, when the
+    /// holder turns out written (see [`Loader::reject_taken_aside`]).
     aside: Vec<Aside>,
+    /// How many records may wait aside before those a written record's value bars are rejected.
+    aside_check_at: usize,
     /// Whether the journal held no row of this object when loading began: then a record's state is known without
     /// asking the journal, unless its key was pushed before in this run (see [`Loader::state_of`]).
     fresh: bool,
@@ -167,8 +170,15 @@ fn unique_print((field, value): &(String, String)) -> u128 {
     fingerprint(&[field, value])
 }
 
-/// Most entries [`Loader`] keeps in its cache of written records pointed at before starting it afresh.
-const WRITTEN_REFS_CAP: usize = 1 << 20;
+/// How many records may wait aside before the loader settles the batches in flight and rejects, without waiting
+/// for `finish`, those whose unique value a written record holds; after each such pass the threshold is twice what
+/// still waits (at least this).
+const ASIDE_CHECK_AT: usize = 1024;
+
+/// Most entries [`Loader`] keeps in its cache of written records pointed at before starting it afresh: 2¹⁸ take
+/// about 17 MB (the table grows to twice as many slots of 33 bytes; at 2²⁰ it took 69 MB, the largest part of
+/// `apply`'s memory when a million links point at half a million notes).
+const WRITTEN_REFS_CAP: usize = 1 << 18;
 
 /// A record set aside because another record held one of its unique values when it came.
 struct Aside {
@@ -192,6 +202,7 @@ impl<'a, D: Destination> Loader<'a, D> {
             in_flight: VecDeque::new(),
             holders: HashMap::new(),
             aside: Vec::new(),
+            aside_check_at: ASIDE_CHECK_AT,
             fresh: false,
             pushed: HashSet::new(),
             written_refs: HashMap::new(),
@@ -384,6 +395,11 @@ impl<'a, D: Destination> Loader<'a, D> {
         if record.unique.iter().any(|u| self.holders.get(&unique_print(u)).is_some_and(|h| **h != *outgoing.key)) {
             // Sent beside its holder it would refuse the whole batch; decided once the holder is settled.
             self.aside.push(Aside { record: outgoing, unique: record.unique });
+            if self.aside.len() >= self.aside_check_at {
+                // Settled first, the holders sent so far are known written or not.
+                self.settle_all().await?;
+                self.reject_taken_aside()?;
+            }
             return Ok(());
         }
         self.hold(&outgoing.key, &record.unique);
@@ -456,33 +472,8 @@ impl<'a, D: Destination> Loader<'a, D> {
                 }
                 continue;
             }
-            let mut taken = None;
-            for u in &a.unique {
-                let Some(holder) = self.holders.get(&unique_print(u)).filter(|h| ***h != *a.record.key) else {
-                    continue;
-                };
-                if let Some((RowState::Written, _)) = self.journal.state(&self.object.source, holder)? {
-                    taken = Some((u, holder.clone()));
-                    break;
-                }
-            }
-            if let Some(((field, value), holder)) = taken {
-                let problem = Problem::new(
-                    &self.object.source,
-                    format!(
-                        "{}.{field} {value:?} is already held by {} #{holder}",
-                        self.object.destination, self.object.source
-                    ),
-                )
-                .record(&a.record.key)
-                .field(field)
-                .value(value)
-                .hint(
-                    "merge the two records in the source, or map this field to another destination field; the \
-                     destination takes each value once",
-                );
-                self.journal.mark_rejected(&a.record.key, &a.record.id.to_string(), &problem)?;
-                self.stats.rejected += 1;
+            if let Some((i, holder)) = self.written_holder(&a)? {
+                self.reject_taken(&a, i, &holder)?;
                 continue;
             }
             for u in a.unique {
@@ -496,6 +487,57 @@ impl<'a, D: Destination> Loader<'a, D> {
             self.batch.push(record);
             self.flush().await?;
         }
+        Ok(())
+    }
+
+    /// The first of `a`'s unique values a written record (other than `a`'s) holds: its place in `a.unique` and the
+    /// holder's key.
+    fn written_holder(&mut self, a: &Aside) -> Result<Option<(usize, Box<str>)>, JournalError> {
+        for (i, u) in a.unique.iter().enumerate() {
+            let Some(holder) = self.holders.get(&unique_print(u)).filter(|h| ***h != *a.record.key) else {
+                continue;
+            };
+            if let Some((RowState::Written, _)) = self.journal.state(&self.object.source, holder)? {
+                return Ok(Some((i, holder.clone())));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Journals `a` rejected: its unique value `a.unique[i]` is held by the written record `holder`, so the
+    /// destination would refuse it.
+    fn reject_taken(&mut self, a: &Aside, i: usize, holder: &str) -> Result<(), JournalError> {
+        let (field, value) = &a.unique[i];
+        let problem = Problem::new(
+            &self.object.source,
+            format!(
+                "{}.{field} {value:?} is already held by {} #{holder}",
+                self.object.destination, self.object.source
+            ),
+        )
+        .record(&a.record.key)
+        .field(field)
+        .value(value)
+        .hint(
+            "merge the two records in the source, or map this field to another destination field; the destination \
+             takes each value once",
+        );
+        self.journal.mark_rejected(&a.record.key, &a.record.id.to_string(), &problem)?;
+        self.stats.rejected += 1;
+        Ok(())
+    }
+
+    /// Rejects now the records set aside whose unique value a written record holds — the destination would refuse
+    /// them whatever comes next — instead of keeping them in memory until `finish` (a source where one record in
+    /// ten repeats an e-mail kept every repeat to the end: 55 MB of 1M rows). The others keep waiting.
+    fn reject_taken_aside(&mut self) -> Result<(), JournalError> {
+        for a in std::mem::take(&mut self.aside) {
+            match self.written_holder(&a)? {
+                Some((i, holder)) => self.reject_taken(&a, i, &holder)?,
+                None => self.aside.push(a),
+            }
+        }
+        self.aside_check_at = ASIDE_CHECK_AT.max(2 * self.aside.len());
         Ok(())
     }
 
@@ -1189,5 +1231,29 @@ mod tests {
         assert_eq!((stats.already, stats.written, stats.rejected, stats.calls), (3, 0, 1, 0));
         assert_eq!(dest.unique_refusals.get(), 0);
         assert!(j.problems().unwrap()[0].message.contains("already held by companies #1"));
+    }
+
+    #[tokio::test]
+    async fn records_set_aside_behind_a_written_holder_are_rejected_before_the_end() {
+        let (_d, mut j) = journal();
+        let dest = Fake { cap: 50, delay_polls: 2, unique: Some("domain".into()), ..Fake::default() };
+        let records = (0..4000).map(|k| rec_unique(k, &format!("d{}", k % 100)));
+        let mut l = Loader::new(&mut j, &dest, obj("companies")).await.unwrap().with_concurrency(2);
+        let mut most_aside = 0;
+        for r in records {
+            l.push(r).await.unwrap();
+            most_aside = most_aside.max(l.aside.len());
+        }
+        let rejected_before_the_end = l.stats.rejected;
+        let stats = l.finish().await.unwrap();
+        assert!(most_aside <= ASIDE_CHECK_AT + 100, "at most {most_aside} records waited aside at once");
+        assert!(rejected_before_the_end >= 3000, "only {rejected_before_the_end} rejected before the end");
+        assert_eq!((stats.written, stats.rejected), (100, 3900), "the same outcome as deciding all at the end");
+        assert_eq!(dest.count("companies"), 100);
+        assert_eq!(dest.unique_refusals.get(), 0, "no call carried a taken value");
+        let problems = j.problems().unwrap();
+        assert_eq!(problems.len(), 3900);
+        let p = problems.iter().find(|p| p.record.as_deref() == Some("3999")).unwrap();
+        assert!(p.message.contains("\"d99\" is already held by companies #99"), "{p}");
     }
 }
