@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// A problem tied to a place in the data: which object, which record, which field, which value, what went wrong
 /// and what to do about it. Reports list these; nothing is dropped without one.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
     /// The object (table) concerned.
     pub object: String,
