@@ -492,7 +492,7 @@ impl<'a, D: Destination> Loader<'a, D> {
 
     /// The first of `a`'s unique values a written record (other than `a`'s) holds: its place in `a.unique` and the
     /// holder's key.
-    fn written_holder(&mut self, a: &Aside) -> Result<Option<(usize, Box<str>)>, JournalError> {
+    fn written_holder(&self, a: &Aside) -> Result<Option<(usize, Box<str>)>, JournalError> {
         for (i, u) in a.unique.iter().enumerate() {
             let Some(holder) = self.holders.get(&unique_print(u)).filter(|h| ***h != *a.record.key) else {
                 continue;
