@@ -262,14 +262,6 @@ impl Report {
         JsonView { ok: self.ok(), report: self, totals: self.totals() }
     }
 
-    /// Sets the report's problems from `problems`, all at hand (a run streams them from its journal with
-    /// [`ProblemTally`]).
-    pub fn set_problems(&mut self, problems: impl IntoIterator<Item = Problem>) {
-        let mut tally = ProblemTally::default();
-        problems.into_iter().for_each(|p| tally.add(p));
-        tally.fill(self);
-    }
-
     fn totals(&self) -> ObjectReport {
         let mut t = ObjectReport { object: "all".into(), destination: "all".into(), ..ObjectReport::default() };
         for o in &self.objects {
@@ -569,8 +561,15 @@ mod tests {
             ],
             ..Default::default()
         };
-        r.set_problems(problems());
+        set_problems(&mut r, problems());
         r
+    }
+
+    /// Sets `r`'s problems from `problems`, all at hand, as a run does from its journal.
+    fn set_problems(r: &mut Report, problems: Vec<Problem>) {
+        let mut tally = ProblemTally::default();
+        problems.into_iter().for_each(|p| tally.add(p));
+        tally.fill(r);
     }
 
     fn problems() -> Vec<Problem> {
@@ -590,7 +589,7 @@ mod tests {
     /// What the report shows of `problems`.
     fn group_problems(problems: &[Problem]) -> Vec<ProblemGroup> {
         let mut r = Report::default();
-        r.set_problems(problems.to_vec());
+        set_problems(&mut r, problems.to_vec());
         r.problem_groups
     }
 
@@ -718,7 +717,7 @@ mod tests {
         let mut r = report();
         let mut all: Vec<Problem> = (1..=(LISTED_PROBLEMS as u32 + 50)).map(|k| lost_type(k, "Work")).collect();
         all.push(Problem::new("companies", "a \"quoted\" line,\nwith a comma").record("7"));
-        r.set_problems(all.clone());
+        set_problems(&mut r, all.clone());
         let md = r.to_markdown();
         assert!(md.contains("of 2 kinds"), "{md}");
         assert!(
